@@ -1,0 +1,74 @@
+"""Bulk writes of a polars frame into a table: COPY on PostgreSQL, executemany on SQLite.
+
+Why: the nightly run writes up to a million rows per table. COPY streams them in one statement
+(and fires statement-level triggers once); SQLite's executemany in one transaction is its fastest
+path. Both run inside the caller's transaction, so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import polars as pl
+from sqlalchemy import Connection
+
+# Rows handed to the driver per call. Bounds memory for the Python-side row tuples on SQLite.
+SQLITE_ROWS_PER_CALL = 50_000
+COPY_BYTES_PER_WRITE = 8 * 1024 * 1024
+
+
+def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
+    """Render datetimes as SQLAlchemy's SQLite text form (naive UTC) and dates as ISO text."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            col = pl.col(name)
+            if dtype.time_zone is not None:
+                col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            exprs.append(col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f").alias(name))
+        elif dtype == pl.Date:
+            exprs.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
+    return df.with_columns(exprs) if exprs else df
+
+
+def _chunks(df: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
+    for offset in range(0, df.height, rows):
+        yield df.slice(offset, rows)
+
+
+def bulk_insert(conn: Connection, table: str, df: pl.DataFrame) -> int:
+    """Insert every row of ``df`` into ``table`` (columns by name). Returns the row count."""
+    if df.height == 0:
+        return 0
+    cols = df.columns
+    col_list = ", ".join(cols)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection  # psycopg 3 connection, same transaction
+        buf = io.BytesIO()
+        df.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%dT%H:%M:%S.%6f%z")
+        data = buf.getvalue()
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({col_list}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for start in range(0, len(data), COPY_BYTES_PER_WRITE):
+                copy.write(data[start : start + COPY_BYTES_PER_WRITE])
+        return df.height
+    placeholders = ", ".join("?" for _ in cols)
+    sql = f"INSERT INTO {table} ({col_list}) VALUES ({placeholders})"
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        for part in _chunks(_sqlite_ready(df), SQLITE_ROWS_PER_CALL):
+            cur.executemany(sql, part.iter_rows())
+    finally:
+        cur.close()
+    return df.height
+
+
+def to_date(value: object) -> dt.date | None:
+    """A date from what either database returns (SQLite gives text)."""
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value  # type: ignore[return-value]
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,251 @@
+"""Tables of the ledger and of feed loading, declared once with SQLAlchemy Core.
+
+The audit team queries these tables directly: every column is documented in docs/schema.md.
+Other areas (screening, reconciliation, clawback) declare their tables in their own ``tables``
+modules on the same ``metadata``; ``ledger.schema_registry.load_all_tables`` imports them all.
+
+Why Core, not ORM: the hot paths insert hundreds of thousands of rows in one statement (COPY or
+executemany); an ORM object per row would be the slow path the brief forbids.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from schemas.reference import REFERENCE_FILES, ReferenceFile
+
+metadata = MetaData()
+
+TZ = DateTime(timezone=True)
+
+# --- chart of accounts ------------------------------------------------------------------------
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("code", String(200), primary_key=True, comment="e.g. card:A:10442817:council"),
+    Column("name", Text, nullable=False),
+    Column("account_type", String(20), nullable=False, comment="asset, equity, income, expense, suspense"),
+    Column("role", String(40), nullable=False, comment="card_council, card_client, funding, ..."),
+    Column("council", String(100)),
+    Column("client_id", String(100)),
+    Column("provider", String(1)),
+    Column("provider_account_id", String(100)),
+    Column("created_at", TZ, nullable=False),
+)
+Index("ix_accounts_client", accounts.c.client_id)
+
+# --- journal ----------------------------------------------------------------------------------
+batches = Table(
+    "posting_batches",
+    metadata,
+    Column("batch_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("source", Text, nullable=False, comment="what was posted: a file name, 'take-on', 'reversal'"),
+    Column("entries", Integer, nullable=False),
+    Column("postings", Integer, nullable=False),
+    Column("committed_at", TZ, nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("entry_type", String(40), nullable=False),
+    Column("effective_at", TZ, nullable=False, comment="booking time (UTC)"),
+    Column("london_date", Date, nullable=False, comment="the council's booking day"),
+    Column("occurred_at", TZ, comment="when the card event happened (UTC)"),
+    Column("description", Text, nullable=False),
+    Column("council", String(100)),
+    Column("client_id", String(100)),
+    Column("provider", String(1)),
+    Column("provider_account_id", String(100)),
+    Column("provider_txn_id", String(200)),
+    Column("source_file", Text),
+    Column("source_line", Integer),
+    Column("reverses_entry_id", BigInteger, ForeignKey("journal_entries.entry_id")),
+    Column("payload_hash", String(64), nullable=False, comment="hash of the source facts: detects conflicts"),
+    Column("batch_id", BigInteger, ForeignKey("posting_batches.batch_id"), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+Index("ix_journal_entries_client_date", journal_entries.c.client_id, journal_entries.c.london_date)
+Index("ix_journal_entries_date", journal_entries.c.london_date)
+Index("ix_journal_entries_provider_txn", journal_entries.c.provider, journal_entries.c.provider_txn_id)
+Index("ix_journal_entries_reverses", journal_entries.c.reverses_entry_id)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("posting_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("account_code", String(200), ForeignKey("accounts.code"), nullable=False),
+    Column("amount_pence", BigInteger, nullable=False, comment="signed: debit +, credit -"),
+    Column("london_date", Date, nullable=False, comment="copy of the entry's, for indexed balance queries"),
+    Column("effective_at", TZ, nullable=False, comment="copy of the entry's"),
+    CheckConstraint("amount_pence <> 0", name="ck_postings_nonzero"),
+    # Deferred: postings are written before their entry so the entry's insert trigger can check
+    # that the postings balance (docs/architecture.md, "How the database refuses an unbalanced entry").
+    ForeignKeyConstraint(
+        ["entry_id"],
+        ["journal_entries.entry_id"],
+        name="fk_postings_entry",
+        deferrable=True,
+        initially="DEFERRED",
+    ),
+)
+Index("ix_postings_entry", postings.c.entry_id)
+Index("ix_postings_account_date", postings.c.account_code, postings.c.london_date)
+
+# --- feeds ------------------------------------------------------------------------------------
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("command", String(40), nullable=False),
+    Column("feed_date", Date),
+    Column("started_at", TZ, nullable=False),
+    Column("finished_at", TZ),
+    Column("status", String(20), nullable=False),
+    Column("summary_json", Text),
+)
+
+feed_files = Table(
+    "feed_files",
+    metadata,
+    Column("file_id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("file_name", Text, nullable=False),
+    Column("provider", String(10), nullable=False, comment="A, B, C or 'council'"),
+    Column("file_kind", String(20), nullable=False, comment="transactions, balances, reference"),
+    Column("feed_date", Date),
+    Column("drop_dir", Text),
+    Column("run_id", String(64)),
+    Column("status", String(20), nullable=False, comment="loaded or refused"),
+    Column("message", Text),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_posted", Integer, nullable=False, default=0),
+    Column("rows_already_posted", Integer, nullable=False, default=0),
+    Column("rows_pending", Integer, nullable=False, default=0),
+    Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("incidents", Integer, nullable=False, default=0),
+    Column("batch_id", BigInteger),
+    Column("loaded_at", TZ, nullable=False),
+)
+Index("ix_feed_files_provider_date", feed_files.c.provider, feed_files.c.feed_date)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("provider", String(1), primary_key=True),
+    Column("provider_txn_id", String(200), primary_key=True),
+    Column("account_id", String(100), nullable=False),
+    Column("client_id", String(100)),
+    Column("council", String(100)),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("hold_open", Boolean, nullable=False, comment="pending and not yet settled or released"),
+    Column("amount_pence", BigInteger, nullable=False, comment="signed: + onto the card, - off it"),
+    Column("currency", String(3), nullable=False),
+    Column("occurred_at_utc", TZ, nullable=False),
+    Column("london_date", Date, nullable=False),
+    Column("posted_date", Date),
+    Column("merchant_name", Text),
+    Column("mcc", String(4)),
+    Column("merchant_country", String(3)),
+    Column("payee_name", Text),
+    Column("payee_sort_code", String(6)),
+    Column("payee_account_number", String(8)),
+    Column("reference", Text),
+    Column("related_txn_id", String(200)),
+    Column("balance_after_pence", BigInteger),
+    Column("source_file", Text, nullable=False),
+    Column("source_line", Integer, nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("entry_id", BigInteger, comment="the journal entry that posted it, once settled"),
+)
+Index("ix_transactions_client_date", transactions.c.client_id, transactions.c.london_date)
+Index("ix_transactions_date", transactions.c.london_date)
+Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
+Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64)),
+    Column("source_file", Text, nullable=False),
+    Column("file_sha256", String(64)),
+    Column("source_line", Integer),
+    Column("provider", String(10)),
+    Column("provider_txn_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("raw_text", Text),
+    Column("created_at", TZ, nullable=False),
+)
+Index("ix_quarantine_file", quarantine.c.source_file)
+
+security_incidents = Table(
+    "security_incidents",
+    metadata,
+    Column("incident_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64)),
+    Column("source_file", Text, nullable=False),
+    Column("file_sha256", String(64)),
+    Column("source_line", Integer),
+    Column("field", String(100)),
+    Column("description", Text, nullable=False, comment="never the card number itself"),
+    Column("detected_at", TZ, nullable=False),
+)
+
+provider_balances = Table(
+    "provider_balances",
+    metadata,
+    Column("provider", String(1), primary_key=True),
+    Column("account_id", String(100), primary_key=True),
+    Column("balance_date", Date, primary_key=True),
+    Column("closing_balance_pence", BigInteger, nullable=False),
+    Column("available_balance_pence", BigInteger),
+    Column("source_file", Text, nullable=False),
+    Column("loaded_at", TZ, nullable=False),
+)
+Index("ix_provider_balances_date", provider_balances.c.balance_date)
+
+
+# --- the council's reference files (full current state; replaced by each extract) -------------
+def _reference_table(ref: ReferenceFile) -> Table:
+    types = {"text": Text, "choice": String(40), "date": Date, "money": BigInteger, "int": Integer, "flag": Boolean}
+    cols = [Column(c.stored_name, types[c.kind], nullable=not c.required) for c in ref.columns]
+    return Table(
+        "ref_" + ref.file_name.removesuffix(".csv"),
+        metadata,
+        Column("row_id", Integer, primary_key=True, autoincrement=True),
+        *cols,
+        Column("source_line", Integer),
+        Column("extract_file", Text, comment="the drop folder file this row came from"),
+    )
+
+
+REFERENCE_TABLES: dict[str, Table] = {ref.file_name: _reference_table(ref) for ref in REFERENCE_FILES}
+
+ref_councils = Table(
+    "ref_councils",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("policy_yaml", Text, nullable=False, comment="the council's entry from councils.yaml"),
+    Column("extract_file", Text),
+)
