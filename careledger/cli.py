@@ -25,8 +25,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CARELEDGER_DB_URL", help="Database URL (default sqlite:///careledger.db)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout")]
+from careledger.options import DbOpt, JsonOpt  # noqa: E402  (re-exported for area cli modules)
 
 
 def pounds(pence: int | None) -> str:
@@ -195,6 +194,31 @@ def verify(db: DbOpt = None, json_out: JsonOpt = False) -> None:
                 console.print(f"        - {p.detail}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+export_app = typer.Typer(help="Export the ledger to other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("beancount")
+def export_beancount(
+    to: Annotated[Path, typer.Option("--to", help="The .beancount file to write")],
+    db: DbOpt = None,
+) -> None:
+    """Write the ledger as Beancount, with a balance assertion per card per provider statement date."""
+    from ledger.export_beancount import export_beancount as run
+
+    with _engine(db).connect() as conn:
+        path = run(conn, to)
+    console.print(f"Wrote {path}; check it with: bean-check {path}")
+
+
+@app.command("schema-doc")
+def schema_doc(out: Annotated[Path, typer.Option(help="Where to write")] = Path("docs/schema.md")) -> None:
+    """Regenerate docs/schema.md from the table declarations."""
+    from ledger.schema_doc import write
+
+    console.print(f"Wrote {write(out)}")
 
 
 def _register_area_commands() -> None:

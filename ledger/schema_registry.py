@@ -13,6 +13,9 @@ from sqlalchemy import MetaData
 
 TABLE_MODULES: tuple[str, ...] = (
     "ledger.tables",
+    "screening.tables",
+    "reconciliation.tables",
+    "clawback.tables",
 )
 
 

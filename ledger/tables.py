@@ -226,6 +226,17 @@ provider_balances = Table(
 Index("ix_provider_balances_date", provider_balances.c.balance_date)
 
 
+card_take_ons = Table(
+    "card_take_ons",
+    metadata,
+    Column("provider", String(1), primary_key=True),
+    Column("account_id", String(100), primary_key=True),
+    Column("balance_date", Date, nullable=False, comment="the card's first closing balance day"),
+    Column("amount_pence", BigInteger, nullable=False, comment="money on the card before its first feed; 0 = none"),
+    Column("entry_id", BigInteger, comment="the take-on journal entry (null when the amount is 0)"),
+)
+
+
 # --- the council's reference files (full current state; replaced by each extract) -------------
 def _reference_table(ref: ReferenceFile) -> Table:
     types = {"text": Text, "choice": String(40), "date": Date, "money": BigInteger, "int": Integer, "flag": Boolean}

@@ -1,0 +1,12 @@
+"""Options shared by every command (import these at module top level in area cli modules)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", envvar="CARELEDGER_DB_URL", help="Database URL (default sqlite:///careledger.db)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout")]

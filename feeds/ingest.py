@@ -1,0 +1,583 @@
+"""``careledger ingest DROP_DIR``: load a day's drop folder into the ledger.
+
+Each provider file is one all-or-nothing unit (one database transaction): it is registered by its
+SHA-256 (the same file twice is skipped and said so), its rows are read, validated, classified and
+stored as canonical transactions; settled items are posted through the ledger's bulk path; pending
+items hold funds; closing balances are kept for reconciliation. A bad row goes to quarantine with
+file, line and reason; a file that cannot be read is refused whole and the run carries on with the
+other files. A crash part-way through a file leaves nothing of that file behind and the file is not
+marked loaded, so re-running the folder finishes the job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, text
+
+from feeds import store
+from feeds.archive import archive_file
+from ledger.bulk import bulk_insert
+from ledger.db import get_engine, take_ledger_lock
+from ledger.journal import existing_keys, post_entries
+from ledger.posting_rules import (
+    CardState,
+    build_entries,
+    entry_key,
+    item_payload_hash,
+    take_on_entry,
+)
+from ledger.tables import feed_files
+from schemas.canonical import CANONICAL_SCHEMA
+from schemas.reference import ReferenceData
+
+KEYS_PER_LOOKUP = 5_000
+HOLD_CLOSING_STATUSES = ("settled", "released", "declined")
+
+
+@dataclass
+class FileSummary:
+    file_name: str
+    provider: str
+    file_kind: str
+    status: str  # loaded, skipped (already loaded), refused
+    message: str = ""
+    rows_read: int = 0
+    rows_posted: int = 0
+    rows_already_posted: int = 0
+    rows_pending: int = 0
+    rows_quarantined: int = 0
+    conflicts: int = 0
+    incidents: int = 0
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    drop_dir: str
+    files: list[FileSummary] = field(default_factory=list)
+    take_ons: int = 0
+    data_docs: str | None = None
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def refused(self) -> list[FileSummary]:
+        return [f for f in self.files if f.status == "refused"]
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for attr in ("rows_read", "rows_posted", "rows_already_posted", "rows_pending", "rows_quarantined", "conflicts", "incidents"):
+            d[attr] = self.total(attr)
+        return d
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _already_registered(conn: Connection, sha: str) -> tuple[str, str] | None:
+    row = conn.execute(
+        text("SELECT status, file_name FROM feed_files WHERE sha256 = :s"), {"s": sha}
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def _register(conn: Connection, summary: FileSummary, sha: str, feed_date: dt.date | None, drop_dir: Path, run_id: str, batch_id: int | None) -> None:
+    conn.execute(
+        feed_files.insert().values(
+            sha256=sha,
+            file_name=summary.file_name,
+            provider=summary.provider,
+            file_kind=summary.file_kind,
+            feed_date=feed_date,
+            drop_dir=str(drop_dir),
+            run_id=run_id,
+            status=summary.status,
+            message=summary.message,
+            rows_read=summary.rows_read,
+            rows_posted=summary.rows_posted,
+            rows_already_posted=summary.rows_already_posted,
+            rows_pending=summary.rows_pending,
+            rows_quarantined=summary.rows_quarantined,
+            incidents=summary.incidents,
+            batch_id=batch_id,
+            loaded_at=dt.datetime.now(dt.UTC),
+        )
+    )
+
+
+def _quarantine(conn: Connection, rows: pl.DataFrame, run_id: str, sha: str) -> int:
+    if rows.height == 0:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    bulk_insert(
+        conn,
+        "quarantine",
+        rows.select("source_file", "source_line", "provider", "provider_txn_id", "reason", "raw_text").with_columns(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(sha).alias("file_sha256"),
+            pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("created_at"),
+        ),
+    )
+    return rows.height
+
+
+def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.DataFrame:
+    """Stored rows for these provider ids: status and payload hash."""
+    stmt = text(
+        "SELECT provider_txn_id, status, payload_hash FROM transactions WHERE provider = :p AND provider_txn_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    rows: list[tuple] = []
+    for start in range(0, len(ids), KEYS_PER_LOOKUP):
+        rows.extend(conn.execute(stmt, {"p": provider, "ids": ids[start : start + KEYS_PER_LOOKUP]}).all())
+    return pl.DataFrame(
+        rows, schema={"provider_txn_id": pl.Utf8, "stored_status": pl.Utf8, "stored_hash": pl.Utf8}, orient="row"
+    )
+
+
+def _status_rank(col: str) -> pl.Expr:
+    """Lifecycle order: a later state never goes back to an earlier one (pending < final states)."""
+    return pl.when(pl.col(col) == "pending").then(0).otherwise(1)
+
+
+def _card_states(conn: Connection, cards: list[tuple[str, str]]) -> dict[tuple[str, str], CardState]:
+    """Current council and client parts for these cards (all posted history)."""
+    states: dict[tuple[str, str], CardState] = {}
+    if not cards:
+        return states
+    codes = [f"card:{p}:{a}:{part}" for p, a in cards for part in ("council", "client")]
+    stmt = text(
+        "SELECT account_code, coalesce(sum(amount_pence), 0) FROM postings WHERE account_code IN :codes GROUP BY account_code"
+    ).bindparams(bindparam("codes", expanding=True))
+    for start in range(0, len(codes), KEYS_PER_LOOKUP):
+        for code, pence in conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}):
+            _, p, a, part = code.split(":")
+            state = states.setdefault((p, a), CardState())
+            if part == "council":
+                state.council_pence = int(pence)
+            else:
+                state.client_pence = int(pence)
+    return states
+
+
+def _originals(conn: Connection, keys: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """Postings of already-posted entries that reversals, refunds and chargebacks name."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    if not keys:
+        return out
+    stmt = text(
+        "SELECT e.idempotency_key, p.account_code, p.amount_pence FROM journal_entries e"
+        " JOIN postings p ON p.entry_id = e.entry_id WHERE e.idempotency_key IN :keys ORDER BY p.posting_id"
+    ).bindparams(bindparam("keys", expanding=True))
+    for start in range(0, len(keys), KEYS_PER_LOOKUP):
+        for key, code, pence in conn.execute(stmt, {"keys": keys[start : start + KEYS_PER_LOOKUP]}):
+            out.setdefault(key, []).append((code, int(pence)))
+    return out
+
+
+def store_and_post(
+    conn: Connection,
+    txns: pl.DataFrame,
+    ref: ReferenceData,
+    *,
+    source: str,
+) -> dict[str, int]:
+    """Store canonical transactions and post the settled ones; returns counts.
+
+    Must run inside the caller's transaction. Returns posted, already_posted, pending, conflicts
+    and the conflicting rows (as a quarantine frame under key "conflict_rows").
+    """
+    counts = {"posted": 0, "already_posted": 0, "pending": 0, "conflicts": 0}
+    conflict_rows: list[dict] = []
+    if txns.height == 0:
+        return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+    take_ledger_lock(conn)
+    txns = txns.with_columns(
+        pl.struct(["provider", "provider_txn_id", "account_id", "kind", "amount_pence", "related_txn_id"])
+        .map_elements(item_payload_hash, return_dtype=pl.Utf8)
+        .alias("payload_hash")
+    )
+    # Within a file the same item can appear twice (pending then settled): keep its latest state.
+    txns = (
+        txns.with_columns(_status_rank("status").alias("_rank"))
+        .sort(["_rank", "source_line"])
+        .unique(["provider", "provider_txn_id"], keep="last", maintain_order=True)
+        .drop("_rank")
+    )
+
+    # Compare with what is stored: new rows insert; a pending row moving to a final state updates;
+    # a final row never goes back; a final row with a different payload is a conflict.
+    stored_parts = [
+        _stored_transactions(conn, p, txns.filter(pl.col("provider") == p)["provider_txn_id"].to_list())
+        .with_columns(pl.lit(p).alias("provider"))
+        for p in txns["provider"].unique().to_list()
+    ]
+    stored = pl.concat(stored_parts) if stored_parts else pl.DataFrame()
+    merged = txns.join(stored, on=["provider", "provider_txn_id"], how="left") if stored.height else txns.with_columns(
+        pl.lit(None, dtype=pl.Utf8).alias("stored_status"), pl.lit(None, dtype=pl.Utf8).alias("stored_hash")
+    )
+    is_new = pl.col("stored_status").is_null()
+    stored_final = pl.col("stored_status").is_not_null() & (pl.col("stored_status") != "pending")
+    conflict = stored_final & (pl.col("status") != "pending") & (pl.col("stored_hash") != pl.col("payload_hash"))
+    advance = (pl.col("stored_status") == "pending") & (pl.col("status") != "pending")
+    pending_changed = (pl.col("stored_status") == "pending") & (pl.col("status") == "pending") & (
+        pl.col("stored_hash") != pl.col("payload_hash")
+    )
+    conflicts = merged.filter(conflict)
+    counts["conflicts"] = conflicts.height
+    for r in conflicts.iter_rows(named=True):
+        conflict_rows.append(
+            {
+                "source_file": r["source_file"],
+                "source_line": r["source_line"],
+                "provider": r["provider"],
+                "provider_txn_id": r["provider_txn_id"],
+                "reason": f"conflict: {r['provider']} item {r['provider_txn_id']} was already loaded with different "
+                f"details (amount, account or type); the stored version is kept and this one is held here for review",
+                "raw_text": json.dumps({k: r[k] for k in CANONICAL_SCHEMA}, default=str),
+            }
+        )
+    to_write = merged.filter(is_new | advance | pending_changed)
+    if to_write.height:
+        ids_by_provider: dict[str, list[str]] = {}
+        for p, tid in to_write.filter(~is_new).select("provider", "provider_txn_id").iter_rows():
+            ids_by_provider.setdefault(p, []).append(tid)
+        delete = text("DELETE FROM transactions WHERE provider = :p AND provider_txn_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for p, ids in ids_by_provider.items():
+            for start in range(0, len(ids), KEYS_PER_LOOKUP):
+                conn.execute(delete, {"p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
+        rows = to_write.with_columns((pl.col("status") == "pending").alias("hold_open"), pl.lit(None, dtype=pl.Int64).alias("entry_id"))
+        bulk_insert(conn, "transactions", rows.select(list(CANONICAL_SCHEMA) + ["hold_open", "payload_hash", "entry_id"]))
+    counts["pending"] = to_write.filter(pl.col("status") == "pending").height
+
+    # Holds closed by a later event that names them (B: clearing, release, reversal).
+    closers = txns.filter(pl.col("status").is_in(HOLD_CLOSING_STATUSES) & pl.col("related_txn_id").is_not_null())
+    if closers.height:
+        stmt = text(
+            "UPDATE transactions SET hold_open = :f WHERE provider = :p AND provider_txn_id IN :ids AND hold_open"
+        ).bindparams(bindparam("ids", expanding=True))
+        for p in closers["provider"].unique().to_list():
+            ids = closers.filter(pl.col("provider") == p)["related_txn_id"].unique().to_list()
+            for start in range(0, len(ids), KEYS_PER_LOOKUP):
+                conn.execute(stmt, {"f": False, "p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
+
+    # Post settled items not yet in the ledger.
+    settled = txns.join(conflicts.select("provider", "provider_txn_id"), on=["provider", "provider_txn_id"], how="anti").filter(
+        pl.col("status") == "settled"
+    )
+    if settled.height == 0:
+        return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+    settled = settled.with_columns(
+        pl.struct(["provider", "provider_txn_id"]).map_elements(
+            lambda r: entry_key(r["provider"], r["provider_txn_id"]), return_dtype=pl.Utf8
+        ).alias("_key")
+    )
+    already = existing_keys(conn, settled["_key"].to_list())
+    ledger_conflicts = settled.filter(
+        pl.col("_key").is_in(list(already))
+        & (pl.col("_key").replace_strict({k: v[1] for k, v in already.items()}, default=None) != pl.col("payload_hash"))
+    )
+    for r in ledger_conflicts.iter_rows(named=True):
+        counts["conflicts"] += 1
+        conflict_rows.append(
+            {
+                "source_file": r["source_file"],
+                "source_line": r["source_line"],
+                "provider": r["provider"],
+                "provider_txn_id": r["provider_txn_id"],
+                "reason": f"conflict: {r['_key']} is already posted with different details; the posted entry stands",
+                "raw_text": json.dumps({k: r[k] for k in CANONICAL_SCHEMA}, default=str),
+            }
+        )
+    counts["already_posted"] = settled.filter(pl.col("_key").is_in(list(already))).height - ledger_conflicts.height
+    new_items = settled.filter(~pl.col("_key").is_in(list(already)))
+    if new_items.height:
+        new_items = new_items.sort(["provider", "account_id", pl.coalesce("posted_date", "london_date"), "occurred_at_utc", "provider_txn_id"])
+        cards = new_items.select("provider", "account_id").unique().rows()
+        related = [
+            entry_key(p, r) for p, r in new_items.select("provider", "related_txn_id").drop_nulls().iter_rows()
+        ]
+        split = {name: str(pol.threshold("balance_split")) for name, pol in ref.councils.items()}
+        built = build_entries(new_items, _card_states(conn, cards), _originals(conn, related), split)
+        result = post_entries(conn, built.entries, built.postings, built.accounts, source=source)
+        counts["posted"] = result.posted
+        # Link each transaction to the entry that posted it.
+        link = text("UPDATE transactions SET entry_id = :e WHERE provider = :p AND provider_txn_id = :t")
+        params = [
+            {"e": result.entry_ids[k], "p": p, "t": t}
+            for k, p, t in new_items.select("_key", "provider", "provider_txn_id").iter_rows()
+            if k in result.entry_ids
+        ]
+        if params:
+            conn.execute(link, params)
+    return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+
+
+def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int:
+    """Post the take-on balance of every card whose first closing balance is known.
+
+    Take-on = the provider's first closing balance minus what the ledger holds for the card at the
+    end of that day. Only once that day's transactions file for the provider has been loaded, so a
+    late file is not absorbed into the take-on (and then counted twice). Set-based: one query for
+    the candidates, one for their ledger balances, one batch of entries.
+    """
+    candidates = store._frame(
+        conn.execute(
+            text(
+                "SELECT b.provider, b.account_id, b.balance_date, b.closing_balance_pence FROM provider_balances b"
+                " JOIN (SELECT provider, account_id, min(balance_date) AS first_day FROM provider_balances"
+                "       GROUP BY provider, account_id) f"
+                "   ON f.provider = b.provider AND f.account_id = b.account_id AND f.first_day = b.balance_date"
+                " WHERE NOT EXISTS (SELECT 1 FROM card_take_ons t WHERE t.provider = b.provider AND t.account_id = b.account_id)"
+                "   AND EXISTS (SELECT 1 FROM feed_files ff WHERE ff.provider = b.provider AND ff.feed_date = b.balance_date"
+                "               AND ff.file_kind = 'transactions' AND ff.status = 'loaded')"
+            )
+        ).all(),
+        {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date, "closing_balance_pence": pl.Int64},
+    )
+    if candidates.height == 0:
+        return 0
+    owners = ref.cardholders.select("provider", "account_id", "council", "client_id")
+    candidates = candidates.join(owners, on=["provider", "account_id"], how="left").with_columns(
+        pl.when(pl.col("client_id").is_null())
+        .then(pl.lit("suspense:") + pl.col("provider") + ":" + pl.col("account_id"))
+        .otherwise(pl.lit("card:") + pl.col("provider") + ":" + pl.col("account_id") + ":council")
+        .alias("_main"),
+        pl.when(pl.col("client_id").is_null())
+        .then(None)
+        .otherwise(pl.lit("card:") + pl.col("provider") + ":" + pl.col("account_id") + ":client")
+        .alias("_other"),
+    )
+    codes = [c for c in candidates["_main"].to_list() + candidates["_other"].to_list() if c]
+    stmt = text(
+        "SELECT account_code, london_date, sum(amount_pence) FROM postings WHERE account_code IN :codes"
+        " GROUP BY account_code, london_date"
+    ).bindparams(bindparam("codes", expanding=True))
+    rows = []
+    for start in range(0, len(codes), KEYS_PER_LOOKUP):
+        rows.extend(conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}).all())
+    by_day = store._frame(rows, {"account_code": pl.Utf8, "london_date": pl.Date, "pence": pl.Int64})
+    held = []
+    for r in candidates.iter_rows(named=True):
+        mine = by_day.filter(
+            pl.col("account_code").is_in([c for c in (r["_main"], r["_other"]) if c])
+            & (pl.col("london_date") <= r["balance_date"])
+        )
+        held.append(int(mine["pence"].sum()) if mine.height else 0)
+    candidates = candidates.with_columns(
+        (pl.col("closing_balance_pence") - pl.Series(held, dtype=pl.Int64)).alias("amount_pence")
+    )
+    entries, postings, accounts = [], [], []
+    for r in candidates.filter(pl.col("amount_pence") != 0).iter_rows(named=True):
+        built = take_on_entry(
+            r["provider"], r["account_id"], r["council"], r["client_id"], r["balance_date"], r["amount_pence"], source_file
+        )
+        entries.append(built.entries)
+        postings.append(built.postings)
+        accounts.append(built.accounts)
+    posted = 0
+    entry_ids: dict[str, int] = {}
+    if entries:
+        result = post_entries(conn, pl.concat(entries), pl.concat(postings), pl.concat(accounts), source="take-on")
+        posted, entry_ids = result.posted, result.entry_ids
+    bulk_insert(
+        conn,
+        "card_take_ons",
+        candidates.select(
+            "provider",
+            "account_id",
+            "balance_date",
+            "amount_pence",
+            pl.struct("provider", "account_id")
+            .map_elements(lambda k: entry_ids.get(f"takeon:{k['provider']}:{k['account_id']}"), return_dtype=pl.Int64)
+            .alias("entry_id"),
+        ),
+    )
+    return posted
+
+
+ProgressFn = Callable[[str], None]
+
+
+def ingest_drop(
+    db_url: str | None,
+    drop_dir: Path,
+    *,
+    run_id: str | None = None,
+    validation_root: Path | None = None,
+    archive_root: Path | None = None,
+    progress: ProgressFn | None = None,
+    only_files: list[str] | None = None,
+) -> IngestSummary:
+    """Load every file of a drop folder. Council files first (they say whose cards these are), then
+    provider transactions, then balances, each file in its own transaction."""
+    from feeds.readers import FileRefused, detect_file, read_reference
+
+    drop_dir = Path(drop_dir)
+    if not drop_dir.is_dir():
+        raise FileNotFoundError(f"drop folder {drop_dir} does not exist")
+    run_id = run_id or f"ingest-{drop_dir.name}-{uuid.uuid4().hex[:8]}"
+    summary = IngestSummary(run_id, str(drop_dir))
+    engine = get_engine(db_url)
+    say = progress or (lambda _msg: None)
+    validation = _validation_store(validation_root, run_id)
+
+    # 1. The council's reference extract (full state; supersedes the stored one).
+    ref_files = [p for p in sorted(drop_dir.iterdir()) if p.is_file() and detect_file(p) is None]
+    with engine.begin() as conn:
+        ref = store.load_reference(conn)
+    if any(p.name == "cardholders.csv" for p in ref_files):
+        digest = hashlib.sha256(b"".join(sha256_of(p).encode() for p in ref_files)).hexdigest()
+        fs = FileSummary("council reference extract", "council", "reference", "loaded")
+        try:
+            new_ref, quarantined = read_reference(drop_dir)
+        except FileRefused as exc:
+            fs.status, fs.message = "refused", str(exc)
+            summary.files.append(fs)
+            say(f"refused council extract: {exc}")
+        else:
+            with engine.begin() as conn:
+                if _already_registered(conn, digest) is None:
+                    councils_yaml = (drop_dir / "councils.yaml").read_text(encoding="utf-8")
+                    store.save_reference(conn, new_ref, councils_yaml, str(drop_dir.name))
+                    fs.rows_read = sum(new_ref.frame(s).height for s in _ref_specs())
+                    fs.rows_quarantined = _quarantine(conn, quarantined, run_id, digest)
+                    _register(conn, fs, digest, None, drop_dir, run_id, None)
+                else:
+                    fs.status, fs.message = "skipped", "this council extract was already loaded"
+            if validation is not None:
+                from feeds.validation import validate_reference
+
+                for spec in _ref_specs():
+                    validation.record(validate_reference(spec.file_name, new_ref.frame(spec)), source_file=spec.file_name)
+            ref = new_ref
+            summary.files.append(fs)
+
+    provider_files = sorted(
+        (p for p in drop_dir.iterdir() if p.is_file() and detect_file(p) is not None),
+        key=lambda p: (0 if detect_file(p)[1] == "transactions" else 1, detect_file(p)[2], p.name),  # type: ignore[index]
+    )
+    if only_files is not None:
+        provider_files = [p for p in provider_files if p.name in only_files]
+    known_accounts = set(ref.cardholders.select("provider", "account_id").iter_rows())
+    for i, path in enumerate(provider_files, 1):
+        provider, kind, feed_date = detect_file(path)  # type: ignore[misc]
+        say(f"[{i}/{len(provider_files)}] {path.name}")
+        summary.files.append(
+            _ingest_one(engine, path, provider, kind, feed_date, drop_dir, run_id, ref, known_accounts, validation, archive_root)
+        )
+    with engine.begin() as conn:
+        summary.take_ons = post_take_ons(conn, ref, "take-on")
+    if validation is not None:
+        summary.data_docs = str(validation.finish())
+    return summary
+
+
+def _ref_specs():
+    from schemas.reference import REFERENCE_FILES
+
+    return REFERENCE_FILES
+
+
+def _validation_store(root: Path | None, run_id: str):
+    if root is None:
+        return None
+    from feeds.validation import RunValidationStore
+
+    return RunValidationStore(Path(root), run_id)
+
+
+def _ingest_one(
+    engine, path: Path, provider: str, kind: str, feed_date: dt.date, drop_dir: Path, run_id: str,
+    ref: ReferenceData, known_accounts: set, validation, archive_root: Path | None,
+) -> FileSummary:
+    from feeds.classify import classify
+    from feeds.readers import FileRefused, read_provider_file
+
+    sha = sha256_of(path)
+    fs = FileSummary(path.name, provider, kind, "loaded")
+    with engine.begin() as conn:
+        seen = _already_registered(conn, sha)
+    if seen is not None:
+        fs.status = "skipped"
+        fs.message = f"already {seen[0]} (same content as {seen[1]}); nothing to do"
+        return fs
+    try:
+        result = read_provider_file(path)
+    except FileRefused as exc:
+        fs.status, fs.message = "refused", str(exc)
+        with engine.begin() as conn:
+            _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
+        return fs
+    if archive_root is not None:
+        archive_file(path, Path(archive_root), provider, feed_date, sha)
+
+    txns = result.transactions
+    quarantine = result.quarantine
+    fs.rows_read = txns.height + result.balances.height + quarantine.height
+    if txns.height and validation is not None:
+        from feeds.validation import validate_canonical_batch
+
+        report = validate_canonical_batch(txns, feed_date=feed_date, known_accounts=known_accounts)
+        validation.record(report, source_file=path.name)
+        bad = sorted(report.bad_row_indices)
+        if bad:
+            reasons = getattr(report, "reasons_by_row", {}) or {}
+            bad_rows = txns[bad]
+            quarantine = pl.concat(
+                [
+                    quarantine,
+                    bad_rows.select(
+                        "source_file",
+                        "source_line",
+                        "provider",
+                        "provider_txn_id",
+                        pl.Series("reason", [f"validation: {reasons.get(i, 'failed a data-quality check')}" for i in bad]),
+                        pl.lit(None, dtype=pl.Utf8).alias("raw_text"),
+                    ),
+                ],
+                how="vertical_relaxed",
+            )
+            keep = pl.Series([i not in set(bad) for i in range(txns.height)])
+            txns = txns.filter(keep)
+    with engine.begin() as conn:
+        if txns.height:
+            counts = store_and_post(conn, classify(txns, ref), ref, source=path.name)
+            fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
+            fs.conflicts = counts["conflicts"]
+            if counts["conflict_rows"]:
+                quarantine = pl.concat([quarantine, pl.DataFrame(counts["conflict_rows"], schema=quarantine.schema)], how="vertical_relaxed")
+        if result.balances.height:
+            store.save_provider_balances(conn, result.balances)
+        fs.rows_quarantined = _quarantine(conn, quarantine, run_id, sha)
+        for inc in result.incidents:
+            conn.execute(
+                text(
+                    "INSERT INTO security_incidents (run_id, source_file, file_sha256, source_line, field, description, detected_at)"
+                    " VALUES (:r, :f, :s, :l, :fld, :d, :t)"
+                ),
+                {"r": run_id, "f": inc.source_file, "s": sha, "l": inc.source_line, "fld": inc.field, "d": inc.description, "t": dt.datetime.now(dt.UTC)},
+            )
+        fs.incidents = len(result.incidents)
+        if fs.incidents:
+            fs.message = (
+                f"SECURITY: {fs.incidents} card number(s) found and masked in {path.name} "
+                f"(lines {', '.join(str(i.source_line) for i in result.incidents[:10])}); tell the provider"
+            )
+        _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
+    return fs

@@ -1,0 +1,203 @@
+"""Reading and writing the feed-side tables: canonical transactions, reference data, provider balances.
+
+Why here: screening, reconciliation and clawback read the same canonical transactions and the
+same council reference data; they get them through these functions, as polars frames in the
+shapes of ``schemas/``, so none of them writes its own SQL against the feed tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+import yaml
+from sqlalchemy import Connection, bindparam, select, text
+
+from ledger.bulk import bulk_insert
+from ledger.tables import REFERENCE_TABLES, provider_balances, ref_councils, transactions
+from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
+from schemas.council_policy import parse_councils
+from schemas.reference import REFERENCE_FILES, ReferenceData
+
+
+def _frame(rows: Iterable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows from either database into a typed frame (SQLite returns dates and times as text)."""
+    cols = list(schema)
+    data = [tuple(r) for r in rows]
+    if not data:
+        return pl.DataFrame(schema=schema)
+    raw = pl.DataFrame(data, schema=cols, orient="row", infer_schema_length=None)
+    out = []
+    for c, t in schema.items():
+        col = raw[c]
+        if isinstance(t, pl.Datetime):
+            if col.dtype == pl.Utf8:
+                col = col.str.slice(0, 26).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+            if isinstance(col.dtype, pl.Datetime) and col.dtype.time_zone is None:
+                col = col.dt.replace_time_zone("UTC")
+            col = col.cast(t)
+        elif t == pl.Date and col.dtype == pl.Utf8:
+            col = col.str.slice(0, 10).str.to_date("%Y-%m-%d")
+        elif t == pl.Date and isinstance(col.dtype, pl.Datetime):
+            col = col.dt.date()
+        else:
+            col = col.cast(t)
+        out.append(col.alias(c))
+    return pl.DataFrame(out)
+
+
+# --- reference data ---------------------------------------------------------------------------
+def save_reference(conn: Connection, ref: ReferenceData, councils_yaml: str, extract_file: str) -> None:
+    """Replace the stored reference data with this extract (the council sends full state, not deltas)."""
+    for spec in REFERENCE_FILES:
+        table = REFERENCE_TABLES[spec.file_name]
+        conn.execute(table.delete())
+        frame = ref.frame(spec)
+        cols = [c.stored_name for c in spec.columns] + ["source_line"]
+        bulk_insert(conn, table.name, frame.select(cols).with_columns(pl.lit(extract_file).alias("extract_file")))
+    conn.execute(ref_councils.delete())
+    doc = yaml.safe_load(councils_yaml)
+    for raw in doc["councils"]:
+        conn.execute(
+            ref_councils.insert().values(
+                name=str(raw["name"]),
+                policy_yaml=yaml.safe_dump({"councils": [raw]}, sort_keys=True),
+                extract_file=extract_file,
+            )
+        )
+
+
+def load_reference(conn: Connection) -> ReferenceData:
+    """The council reference data as last loaded (empty frames before the first extract)."""
+    councils = {}
+    for (policy_yaml,) in conn.execute(select(ref_councils.c.policy_yaml).order_by(ref_councils.c.name)):
+        councils.update(parse_councils(policy_yaml))
+    frames = {}
+    for spec in REFERENCE_FILES:
+        table = REFERENCE_TABLES[spec.file_name]
+        cols = [c.stored_name for c in spec.columns] + ["source_line"]
+        rows = conn.execute(select(*[table.c[c] for c in cols]).order_by(table.c.row_id)).all()
+        frames[spec.file_name.removesuffix(".csv")] = _frame(rows, spec.schema)
+    return ReferenceData(councils=councils, **frames)
+
+
+# --- canonical transactions -------------------------------------------------------------------
+def load_transactions(
+    conn: Connection,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    *,
+    client_ids: list[str] | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
+    """Canonical transactions whose London date is in [date_from, date_to], as CANONICAL_SCHEMA plus
+    ``hold_open`` (a pending item still holding funds) and ``entry_id`` (its journal entry once posted)."""
+    cols = list(CANONICAL_SCHEMA) + ["hold_open", "entry_id"]
+    clauses, params = [], {}
+    if date_from is not None:
+        clauses.append("london_date >= :f")
+        params["f"] = date_from
+    if date_to is not None:
+        clauses.append("london_date <= :t")
+        params["t"] = date_to
+    if client_ids is not None:
+        clauses.append("client_id IN :clients")
+        params["clients"] = client_ids
+    if statuses is not None:
+        clauses.append("status IN :statuses")
+        params["statuses"] = list(statuses)
+    sql = f"SELECT {', '.join(cols)} FROM transactions"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY occurred_at_utc, provider, provider_txn_id"
+    stmt = text(sql)
+    if client_ids is not None:
+        stmt = stmt.bindparams(bindparam("clients", expanding=True))
+    if statuses is not None:
+        stmt = stmt.bindparams(bindparam("statuses", expanding=True))
+    schema = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
+    return _frame(conn.execute(stmt, params).all(), schema)
+
+
+def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.DataFrame:
+    """Pending authorisations still holding funds at the end of ``as_of``.
+
+    A hold the provider never settles or releases lapses after about 8 days (DOMAIN.md), so holds
+    older than ``expiry_days`` are not counted.
+    """
+    rows = conn.execute(
+        text(
+            "SELECT provider, provider_txn_id, account_id, client_id, council, amount_pence, london_date"
+            " FROM transactions WHERE hold_open AND london_date <= :d AND london_date > :oldest"
+        ),
+        {"d": as_of, "oldest": as_of - dt.timedelta(days=expiry_days)},
+    ).all()
+    return _frame(
+        rows,
+        {
+            "provider": pl.Utf8,
+            "provider_txn_id": pl.Utf8,
+            "account_id": pl.Utf8,
+            "client_id": pl.Utf8,
+            "council": pl.Utf8,
+            "amount_pence": pl.Int64,
+            "london_date": pl.Date,
+        },
+    )
+
+
+# --- provider balances ------------------------------------------------------------------------
+def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
+    """Store closing balances; a later file for the same account and day supersedes the earlier."""
+    if balances.height == 0:
+        return 0
+    balances = balances.unique(["provider", "account_id", "balance_date"], keep="last", maintain_order=True)
+    keys = balances.select("provider", "account_id", "balance_date")
+    for provider, account_id, day in keys.iter_rows():
+        conn.execute(
+            provider_balances.delete().where(
+                (provider_balances.c.provider == provider)
+                & (provider_balances.c.account_id == account_id)
+                & (provider_balances.c.balance_date == day)
+            )
+        )
+    now = dt.datetime.now(dt.UTC)
+    bulk_insert(
+        conn,
+        "provider_balances",
+        balances.select(
+            "provider", "account_id", "balance_date", "closing_balance_pence", "available_balance_pence", "source_file"
+        ).with_columns(pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("loaded_at")),
+    )
+    return balances.height
+
+
+def load_provider_balances(conn: Connection, date_from: dt.date | None = None, date_to: dt.date | None = None) -> pl.DataFrame:
+    clauses, params = [], {}
+    if date_from is not None:
+        clauses.append("balance_date >= :f")
+        params["f"] = date_from
+    if date_to is not None:
+        clauses.append("balance_date <= :t")
+        params["t"] = date_to
+    sql = (
+        "SELECT provider, account_id, balance_date, closing_balance_pence, available_balance_pence, source_file"
+        " FROM provider_balances"
+    )
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY provider, account_id, balance_date"
+    schema = {k: v for k, v in BALANCE_SCHEMA.items() if k != "source_line"}
+    return _frame(conn.execute(text(sql), params).all(), schema)
+
+
+__all__ = [
+    "load_provider_balances",
+    "load_reference",
+    "load_transactions",
+    "open_holds",
+    "save_provider_balances",
+    "save_reference",
+    "transactions",
+]
