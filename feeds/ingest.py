@@ -22,9 +22,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
+from careledger.faults import crash_point
 from feeds import store
 from feeds.archive import archive_file
 from ledger.bulk import bulk_insert
+from ledger.corrections import reverse_entry
 from ledger.db import get_engine, take_ledger_lock
 from ledger.journal import existing_keys, post_entries
 from ledger.posting_rules import (
@@ -332,26 +334,46 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
     """Post the take-on balance of every card whose first closing balance is known.
 
     Take-on = the provider's first closing balance minus what the ledger holds for the card at the
-    end of that day. Only once that day's transactions file for the provider has been loaded, so a
-    late file is not absorbed into the take-on (and then counted twice). Set-based: one query for
-    the candidates, one for their ledger balances, one batch of entries.
+    end of that day, once that day's transactions file for the provider has been loaded (so a late
+    file is not absorbed into the take-on and then counted twice). If an earlier day arrives later
+    still, the take-on moves: the old one is reversed (a correction entry) and a new one is posted
+    at the earlier day. Set-based: one query for the candidates, one for their ledger balances.
     """
     candidates = store._frame(
         conn.execute(
             text(
-                "SELECT b.provider, b.account_id, b.balance_date, b.closing_balance_pence FROM provider_balances b"
-                " JOIN (SELECT provider, account_id, min(balance_date) AS first_day FROM provider_balances"
-                "       GROUP BY provider, account_id) f"
+                "SELECT b.provider, b.account_id, b.balance_date, b.closing_balance_pence, t.balance_date, t.entry_id"
+                " FROM provider_balances b"
+                " JOIN (SELECT pb.provider, pb.account_id, min(pb.balance_date) AS first_day FROM provider_balances pb"
+                "       WHERE EXISTS (SELECT 1 FROM feed_files ff WHERE ff.provider = pb.provider"
+                "             AND ff.feed_date = pb.balance_date AND ff.file_kind = 'transactions' AND ff.status = 'loaded')"
+                "       GROUP BY pb.provider, pb.account_id) f"
                 "   ON f.provider = b.provider AND f.account_id = b.account_id AND f.first_day = b.balance_date"
-                " WHERE NOT EXISTS (SELECT 1 FROM card_take_ons t WHERE t.provider = b.provider AND t.account_id = b.account_id)"
-                "   AND EXISTS (SELECT 1 FROM feed_files ff WHERE ff.provider = b.provider AND ff.feed_date = b.balance_date"
-                "               AND ff.file_kind = 'transactions' AND ff.status = 'loaded')"
+                " LEFT JOIN card_take_ons t ON t.provider = b.provider AND t.account_id = b.account_id"
+                " WHERE t.balance_date IS NULL OR t.balance_date > b.balance_date"
             )
         ).all(),
-        {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date, "closing_balance_pence": pl.Int64},
+        {
+            "provider": pl.Utf8,
+            "account_id": pl.Utf8,
+            "balance_date": pl.Date,
+            "closing_balance_pence": pl.Int64,
+            "old_date": pl.Date,
+            "old_entry_id": pl.Int64,
+        },
     )
     if candidates.height == 0:
         return 0
+    # A take-on that an earlier day has overtaken: reverse it, on its own day, before recomputing.
+    for r in candidates.filter(pl.col("old_date").is_not_null()).iter_rows(named=True):
+        if r["old_entry_id"] is not None:
+            reverse_entry(
+                conn, r["old_entry_id"], reason=f"take-on moved to {r['balance_date']}, the card's earlier first day",
+                on_date=r["old_date"],
+            )
+        conn.execute(
+            text("DELETE FROM card_take_ons WHERE provider = :p AND account_id = :a"), {"p": r["provider"], "a": r["account_id"]}
+        )
     owners = ref.cardholders.select("provider", "account_id", "council", "client_id")
     candidates = candidates.join(owners, on=["provider", "account_id"], how="left").with_columns(
         pl.when(pl.col("client_id").is_null())
@@ -372,15 +394,20 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
     for start in range(0, len(codes), KEYS_PER_LOOKUP):
         rows.extend(conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}).all())
     by_day = store._frame(rows, {"account_code": pl.Utf8, "london_date": pl.Date, "pence": pl.Int64})
-    held = []
-    for r in candidates.iter_rows(named=True):
-        mine = by_day.filter(
-            pl.col("account_code").is_in([c for c in (r["_main"], r["_other"]) if c])
-            & (pl.col("london_date") <= r["balance_date"])
-        )
-        held.append(int(mine["pence"].sum()) if mine.height else 0)
-    candidates = candidates.with_columns(
-        (pl.col("closing_balance_pence") - pl.Series(held, dtype=pl.Int64)).alias("amount_pence")
+    long = pl.concat(
+        [
+            candidates.select("provider", "account_id", "balance_date", pl.col("_main").alias("account_code")),
+            candidates.select("provider", "account_id", "balance_date", pl.col("_other").alias("account_code")).drop_nulls(),
+        ]
+    )
+    held = (
+        long.join(by_day, on="account_code", how="inner")
+        .filter(pl.col("london_date") <= pl.col("balance_date"))
+        .group_by("provider", "account_id")
+        .agg(pl.col("pence").sum().alias("held_pence"))
+    )
+    candidates = candidates.join(held, on=["provider", "account_id"], how="left").with_columns(
+        (pl.col("closing_balance_pence") - pl.col("held_pence").fill_null(0)).alias("amount_pence")
     )
     entries, postings, accounts = [], [], []
     for r in candidates.filter(pl.col("amount_pence") != 0).iter_rows(named=True):
@@ -403,8 +430,11 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
             "account_id",
             "balance_date",
             "amount_pence",
-            pl.struct("provider", "account_id")
-            .map_elements(lambda k: entry_ids.get(f"takeon:{k['provider']}:{k['account_id']}"), return_dtype=pl.Int64)
+            pl.struct("provider", "account_id", "balance_date")
+            .map_elements(
+                lambda k: entry_ids.get(f"takeon:{k['provider']}:{k['account_id']}:{k['balance_date']}"),
+                return_dtype=pl.Int64,
+            )
             .alias("entry_id"),
         ),
     )
@@ -452,6 +482,7 @@ def ingest_drop(
             say(f"refused council extract: {exc}")
         else:
             with engine.begin() as conn:
+                take_ledger_lock(conn)
                 if _already_registered(conn, digest) is None:
                     councils_yaml = (drop_dir / "councils.yaml").read_text(encoding="utf-8")
                     store.save_reference(conn, new_ref, councils_yaml, str(drop_dir.name))
@@ -514,19 +545,21 @@ def _ingest_one(
     with engine.begin() as conn:
         seen = _already_registered(conn, sha)
     if seen is not None:
-        fs.status = "skipped"
-        fs.message = f"already {seen[0]} (same content as {seen[1]}); nothing to do"
-        return fs
+        return _skipped(fs, seen)
     try:
         result = read_provider_file(path)
     except FileRefused as exc:
         fs.status, fs.message = "refused", str(exc)
         with engine.begin() as conn:
+            take_ledger_lock(conn)
+            if (seen := _already_registered(conn, sha)) is not None:
+                return _skipped(fs, seen)
             _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
         return fs
     if archive_root is not None:
         archive_file(path, Path(archive_root), provider, feed_date, sha)
 
+    crash_point("after_read")
     txns = result.transactions
     quarantine = result.quarantine
     fs.rows_read = txns.height + result.balances.height + quarantine.height
@@ -556,6 +589,10 @@ def _ingest_one(
             keep = pl.Series([i not in set(bad) for i in range(txns.height)])
             txns = txns.filter(keep)
     with engine.begin() as conn:
+        # Under the ledger lock, check again: another process may have loaded this file meanwhile.
+        take_ledger_lock(conn)
+        if (seen := _already_registered(conn, sha)) is not None:
+            return _skipped(fs, seen)
         if txns.height:
             counts = store_and_post(conn, classify(txns, ref), ref, source=path.name)
             fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
@@ -580,4 +617,12 @@ def _ingest_one(
                 f"(lines {', '.join(str(i.source_line) for i in result.incidents[:10])}); tell the provider"
             )
         _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
+        crash_point("before_commit")
+    crash_point("after_commit")
+    return fs
+
+
+def _skipped(fs: FileSummary, seen: tuple[str, str]) -> FileSummary:
+    fs.status = "skipped"
+    fs.message = f"already {seen[0]} (same content as {seen[1]}); nothing to do"
     return fs

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Connection, text
 
+from careledger.faults import crash_point
 from ledger.accounts import ACCOUNT_SCHEMA
 from ledger.bulk import bulk_insert
 from ledger.db import take_ledger_lock
@@ -256,6 +257,7 @@ def post_entries(
         "postings",
         postings.select("posting_id", "entry_id", "account_code", "amount_pence", "london_date", "effective_at"),
     )
+    crash_point("mid_post")
     bulk_insert(
         conn,
         "journal_entries",

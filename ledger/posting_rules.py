@@ -309,7 +309,7 @@ def take_on_entry(
     Booked at the start of its first balance day, to the council-funded part: a take-on balance is
     money the council loaded before the system existed.
     """
-    key = f"takeon:{provider}:{account_id}"
+    key = f"takeon:{provider}:{account_id}:{day.isoformat()}"
     at = dt.datetime.combine(day, dt.time(0, 0), LONDON).astimezone(dt.UTC)
     if client_id is None or council is None:
         card, counter = chart.suspense_card(provider, account_id), chart.suspense_counterparty(provider)
