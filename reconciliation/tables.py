@@ -2,4 +2,36 @@
 
 from __future__ import annotations
 
-from ledger.tables import metadata  # noqa: F401  - tables are declared on this metadata
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, Text
+
+from ledger.tables import TZ, metadata
+
+# One row per exception finance or audit must look at, whatever raised it (reconciliation, feeds,
+# contributions, clawback). Exceptions are working records, not posted history: their status and
+# note change; the ledger's tables are the ones that never change.
+exceptions = Table(
+    "exceptions",
+    metadata,
+    Column("exception_id", Integer, primary_key=True, autoincrement=True),
+    Column("exception_key", String(300), nullable=False, unique=True, comment="natural key: type + what it is about; raising it again updates last_seen"),
+    Column("exception_type", String(40), nullable=False, comment="balance_mismatch, missing_load, late_load, duplicate_load, wrong_amount_load, unexpected_load, missing_file, late_file, conflict, quarantined_row, contribution_arrears, unmatched_unload, other_money_in, ..."),
+    Column("council", String(100)),
+    Column("client_id", String(100)),
+    Column("provider", String(10)),
+    Column("account_id", String(100)),
+    Column("london_date", Date, comment="the day the exception is about"),
+    Column("amount_pence", BigInteger, comment="the money concerned (signed where a direction matters)"),
+    Column("difference_pence", BigInteger, comment="provider minus ledger, or seen minus expected"),
+    Column("explanation", Text, nullable=False, comment="what was found and what would close it, in plain English"),
+    Column("raised_for", String(20), nullable=False, comment="finance or audit"),
+    Column("first_seen", Date, nullable=False, comment="run day it was first raised"),
+    Column("last_seen", Date, nullable=False, comment="run day it was last found"),
+    Column("status", String(20), nullable=False, comment="open, explained, resolved"),
+    Column("resolution", String(20), comment="auto (no longer found) or manual"),
+    Column("resolved_on", Date),
+    Column("note", Text),
+    Column("updated_by", String(100)),
+    Column("updated_at", TZ),
+)
+Index("ix_exceptions_type_status", exceptions.c.exception_type, exceptions.c.status)
+Index("ix_exceptions_council_day", exceptions.c.council, exceptions.c.london_date)

@@ -1,0 +1,181 @@
+"""The exceptions register: what finance and audit must look at, with its history.
+
+Why one register for every area: the exception report shows what is new, what is carried forward
+and what closed, whatever raised it (a balance difference, a missing file, missed contributions, an
+unmatched unload). Each area *finds* exceptions with pure functions and hands them to
+``sync_exceptions``; this module alone decides first-seen, age, auto-resolution and notes.
+
+An exception is identified by its ``key`` (type + what it is about), so finding it again on a later
+run updates ``last_seen`` instead of raising a second one; a check that runs again over a scope
+(e.g. balances of 2026-03-04) and no longer finds an open exception resolves it automatically
+(``resolution = 'auto'``) — a late file that arrives closes its own "missing file" exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, text
+
+from reconciliation.tables import exceptions
+
+OPEN_STATUSES: tuple[str, ...] = ("open", "explained")
+STATUSES: tuple[str, ...] = ("open", "explained", "resolved")
+
+
+@dataclass(frozen=True)
+class ExceptionItem:
+    key: str  # natural key, e.g. "balance_mismatch:A:10442817:2026-03-04"
+    exception_type: str
+    explanation: str
+    raised_for: str = "finance"  # finance or audit
+    council: str | None = None
+    client_id: str | None = None
+    provider: str | None = None
+    account_id: str | None = None
+    london_date: dt.date | None = None
+    amount_pence: int | None = None
+    difference_pence: int | None = None
+    explained: bool = False  # found with a likely cause named (status 'explained', still to act on)
+
+
+@dataclass
+class SyncResult:
+    raised: int = 0  # new this run
+    carried: int = 0  # already known, still there
+    resolved: int = 0  # closed automatically because the check no longer finds them
+
+
+def sync_exceptions(
+    conn: Connection,
+    found: list[ExceptionItem],
+    *,
+    run_day: dt.date,
+    scope_types: tuple[str, ...],
+    scope_date_from: dt.date | None = None,
+    scope_date_to: dt.date | None = None,
+    scope_council: str | None = None,
+) -> SyncResult:
+    """Record what a check found, and resolve what it no longer finds within the scope it covered.
+
+    The scope (types, date range of ``london_date``, council) must be exactly what the check looked
+    at, so that an exception outside it is never closed by a check that did not look.
+    """
+    result = SyncResult()
+    now = dt.datetime.now(dt.UTC)
+    keys = [f.key for f in found]
+    assert len(keys) == len(set(keys)), "a check must not report the same exception twice"
+    assert all(f.exception_type in scope_types for f in found), "found exceptions must be inside the check's scope"
+    existing: dict[str, str] = {}
+    stmt = text("SELECT exception_key, status FROM exceptions WHERE exception_key IN :keys").bindparams(
+        bindparam("keys", expanding=True)
+    )
+    for start in range(0, len(keys), 5000):
+        existing.update(dict(conn.execute(stmt, {"keys": keys[start : start + 5000]}).all()))
+    new_rows = []
+    for f in found:
+        status = existing.get(f.key)
+        if status is None:
+            new_rows.append(
+                {
+                    "exception_key": f.key, "exception_type": f.exception_type, "council": f.council,
+                    "client_id": f.client_id, "provider": f.provider, "account_id": f.account_id,
+                    "london_date": f.london_date, "amount_pence": f.amount_pence,
+                    "difference_pence": f.difference_pence, "explanation": f.explanation,
+                    "raised_for": f.raised_for, "first_seen": run_day, "last_seen": run_day,
+                    "status": "explained" if f.explained else "open", "updated_at": now,
+                }
+            )
+            result.raised += 1
+        else:
+            # Found again: still there. A resolved one that reappears is reopened (and says so).
+            conn.execute(
+                exceptions.update()
+                .where(exceptions.c.exception_key == f.key)
+                .values(
+                    last_seen=run_day,
+                    explanation=f.explanation,
+                    amount_pence=f.amount_pence,
+                    difference_pence=f.difference_pence,
+                    status=("explained" if f.explained else "open") if status == "resolved" else status,
+                    resolution=None if status == "resolved" else exceptions.c.resolution,
+                    resolved_on=None if status == "resolved" else exceptions.c.resolved_on,
+                    updated_at=now,
+                )
+            )
+            result.carried += 1
+    if new_rows:
+        conn.execute(exceptions.insert(), new_rows)
+    # Auto-resolve: open in scope, not found this time.
+    clauses = ["status IN ('open', 'explained')", "exception_type IN :types"]
+    params: dict = {"types": list(scope_types)}
+    if scope_date_from is not None:
+        clauses.append("london_date >= :f")
+        params["f"] = scope_date_from
+    if scope_date_to is not None:
+        clauses.append("london_date <= :t")
+        params["t"] = scope_date_to
+    if scope_council is not None:
+        clauses.append("council = :c")
+        params["c"] = scope_council
+    stale_stmt = text(f"SELECT exception_key FROM exceptions WHERE {' AND '.join(clauses)}").bindparams(
+        bindparam("types", expanding=True)
+    )
+    found_keys = set(keys)
+    stale = [k for (k,) in conn.execute(stale_stmt, params).all() if k not in found_keys]
+    for k in stale:
+        conn.execute(
+            exceptions.update()
+            .where(exceptions.c.exception_key == k)
+            .values(status="resolved", resolution="auto", resolved_on=run_day, updated_at=now)
+        )
+    result.resolved = len(stale)
+    return result
+
+
+def resolve_exception(conn: Connection, exception_id: int, *, note: str, by: str, on: dt.date, status: str = "resolved") -> None:
+    """A person's decision: mark an exception explained or resolved, with a note saying why."""
+    if status not in ("explained", "resolved"):
+        raise ValueError(f"status must be explained or resolved, not {status!r}")
+    if not note.strip():
+        raise ValueError("a note saying why is required")
+    done = conn.execute(
+        exceptions.update()
+        .where(exceptions.c.exception_id == exception_id)
+        .values(
+            status=status, note=note, updated_by=by, updated_at=dt.datetime.now(dt.UTC),
+            resolution="manual" if status == "resolved" else None, resolved_on=on if status == "resolved" else None,
+        )
+    )
+    if done.rowcount != 1:
+        raise LookupError(f"no exception with id {exception_id}")
+
+
+EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
+    "exception_id": pl.Int64, "exception_key": pl.Utf8, "exception_type": pl.Utf8, "council": pl.Utf8,
+    "client_id": pl.Utf8, "provider": pl.Utf8, "account_id": pl.Utf8, "london_date": pl.Date,
+    "amount_pence": pl.Int64, "difference_pence": pl.Int64, "explanation": pl.Utf8, "raised_for": pl.Utf8,
+    "first_seen": pl.Date, "last_seen": pl.Date, "status": pl.Utf8, "resolution": pl.Utf8,
+    "resolved_on": pl.Date, "note": pl.Utf8,
+}
+
+
+def list_exceptions(conn: Connection, *, status: tuple[str, ...] | None = None, council: str | None = None) -> pl.DataFrame:
+    """Exceptions as a frame (for reports, the CLI and tests), oldest first."""
+    from feeds.store import _frame
+
+    cols = ", ".join(EXCEPTION_SCHEMA)
+    clauses, params = [], {}
+    if status:
+        clauses.append("status IN :st")
+        params["st"] = list(status)
+    if council:
+        clauses.append("council = :c")
+        params["c"] = council
+    sql = f"SELECT {cols} FROM exceptions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    stmt = text(sql + " ORDER BY first_seen, exception_id")
+    if status:
+        stmt = stmt.bindparams(bindparam("st", expanding=True))
+    return _frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
