@@ -9,6 +9,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    register_bench(app)
+
     @app.command()
     def demo(
         out: Annotated[Path, typer.Option(help="Where the demo data, database and reports go")] = Path("out/demo"),
@@ -24,3 +26,29 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold]Demo finished.[/bold] Database: {result.db_url}")
         for name, path in result.outputs.items():
             console.print(f"  {name:<22} {path}")
+
+
+def register_bench(app: typer.Typer) -> None:
+    @app.command()
+    def bench(
+        cards: Annotated[int, typer.Option(help="Cards in the generated day")] = 100_000,
+        transactions: Annotated[int, typer.Option(help="Provider transactions in the generated day")] = 1_000_000,
+        database: Annotated[list[str] | None, typer.Option("--database", help="sqlite and/or postgresql")] = None,
+        growth_days: Annotated[int, typer.Option(help="Also run day 1 and day N of an N-day history (0 = skip)")] = 0,
+        growth_cards: Annotated[int, typer.Option(help="Cards in the growth history")] = 10_000,
+        growth_transactions: Annotated[int, typer.Option(help="Transactions a day in the growth history")] = 100_000,
+        validate: Annotated[bool, typer.Option(help="Run the GX validation stage")] = True,
+    ) -> None:
+        """Benchmark the nightly run against the floor and a one-by-one ORM; writes docs/performance.md."""
+        from benchmarks.run import main
+        from careledger.cli import console
+
+        results = main(
+            database or ["sqlite", "postgresql"], cards=cards, transactions=transactions, growth_days=growth_days,
+            growth_cards=growth_cards, growth_transactions=growth_transactions, validate=validate,
+        )
+        for r in results:
+            console.print(
+                f"{r['database']}: {r['ours']['total_s']:.1f}s end to end, {r['ratio_to_floor']:.2f}× the floor, "
+                f"{r['ours']['postings_per_s'] or 0:,} postings/s, {r['ratio_to_orm']:.0f}× the ORM, peak {r['ours']['peak_rss_mb']:,} MB"
+            )
