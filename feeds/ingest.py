@@ -513,6 +513,7 @@ def ingest_drop(
             _ingest_one(engine, path, provider, kind, feed_date, drop_dir, run_id, ref, known_accounts, validation, archive_root)
         )
     with engine.begin() as conn:
+        take_ledger_lock(conn)  # another ingest may be posting take-ons for the same cards right now
         summary.take_ons = post_take_ons(conn, ref, "take-on")
     if validation is not None:
         summary.data_docs = str(validation.finish())

@@ -90,6 +90,7 @@ def load_transactions(
     *,
     client_ids: list[str] | None = None,
     statuses: tuple[str, ...] | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Canonical transactions whose London date is in [date_from, date_to], as CANONICAL_SCHEMA plus
     ``hold_open`` (a pending item still holding funds) and ``entry_id`` (its journal entry once posted)."""
@@ -107,6 +108,9 @@ def load_transactions(
     if statuses is not None:
         clauses.append("status IN :statuses")
         params["statuses"] = list(statuses)
+    if kinds is not None:
+        clauses.append("kind IN :kinds")
+        params["kinds"] = list(kinds)
     sql = f"SELECT {', '.join(cols)} FROM transactions"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
@@ -116,6 +120,8 @@ def load_transactions(
         stmt = stmt.bindparams(bindparam("clients", expanding=True))
     if statuses is not None:
         stmt = stmt.bindparams(bindparam("statuses", expanding=True))
+    if kinds is not None:
+        stmt = stmt.bindparams(bindparam("kinds", expanding=True))
     schema = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
     return _frame(conn.execute(stmt, params).all(), schema)
 

@@ -39,6 +39,9 @@ class ExceptionItem:
     amount_pence: int | None = None
     difference_pence: int | None = None
     explained: bool = False  # found with a likely cause named (status 'explained', still to act on)
+    cause: str | None = None  # machine-readable likely cause (e.g. "missing_transaction"); None = unexplained
+    evidence: tuple[str, ...] = ()  # provider items that would close it ("A:A9000123")
+    closed_on_arrival: bool = False  # raised already resolved, kept for the record (e.g. a late file)
 
 
 @dataclass
@@ -69,14 +72,19 @@ def sync_exceptions(
     assert len(keys) == len(set(keys)), "a check must not report the same exception twice"
     assert all(f.exception_type in scope_types for f in found), "found exceptions must be inside the check's scope"
     existing: dict[str, str] = {}
-    stmt = text("SELECT exception_key, status FROM exceptions WHERE exception_key IN :keys").bindparams(
+    manual: set[str] = set()
+    stmt = text("SELECT exception_key, status, resolution FROM exceptions WHERE exception_key IN :keys").bindparams(
         bindparam("keys", expanding=True)
     )
     for start in range(0, len(keys), 5000):
-        existing.update(dict(conn.execute(stmt, {"keys": keys[start : start + 5000]}).all()))
+        for key, status, resolution in conn.execute(stmt, {"keys": keys[start : start + 5000]}).all():
+            existing[key] = status
+            if status == "resolved" and resolution == "manual":
+                manual.add(key)
     new_rows = []
     for f in found:
         status = existing.get(f.key)
+        evidence = " ".join(f.evidence) or None
         if status is None:
             new_rows.append(
                 {
@@ -84,13 +92,27 @@ def sync_exceptions(
                     "client_id": f.client_id, "provider": f.provider, "account_id": f.account_id,
                     "london_date": f.london_date, "amount_pence": f.amount_pence,
                     "difference_pence": f.difference_pence, "explanation": f.explanation,
+                    "cause": f.cause, "evidence": evidence,
                     "raised_for": f.raised_for, "first_seen": run_day, "last_seen": run_day,
-                    "status": "explained" if f.explained else "open", "updated_at": now,
+                    "status": "resolved" if f.closed_on_arrival else ("explained" if f.explained else "open"),
+                    "resolution": "on_arrival" if f.closed_on_arrival else None,
+                    "resolved_on": run_day if f.closed_on_arrival else None,
+                    "updated_at": now,
                 }
             )
             result.raised += 1
+        elif f.closed_on_arrival or f.key in manual:
+            # A person closed it with a note, or it was raised already closed: their decision stands;
+            # finding it again only refreshes what was seen.
+            conn.execute(
+                exceptions.update()
+                .where(exceptions.c.exception_key == f.key)
+                .values(last_seen=run_day, explanation=f.explanation, cause=f.cause, evidence=evidence, updated_at=now)
+            )
+            result.carried += 1
         else:
-            # Found again: still there. A resolved one that reappears is reopened (and says so).
+            # Found again: still there. One closed automatically that reappears is reopened; one found
+            # with a likely cause this time moves from open to explained (never back: a person may have set it).
             conn.execute(
                 exceptions.update()
                 .where(exceptions.c.exception_key == f.key)
@@ -99,7 +121,11 @@ def sync_exceptions(
                     explanation=f.explanation,
                     amount_pence=f.amount_pence,
                     difference_pence=f.difference_pence,
-                    status=("explained" if f.explained else "open") if status == "resolved" else status,
+                    cause=f.cause,
+                    evidence=evidence,
+                    status=("explained" if f.explained else "open")
+                    if status == "resolved"
+                    else ("explained" if f.explained or status == "explained" else "open"),
                     resolution=None if status == "resolved" else exceptions.c.resolution,
                     resolved_on=None if status == "resolved" else exceptions.c.resolved_on,
                     updated_at=now,
@@ -156,7 +182,8 @@ def resolve_exception(conn: Connection, exception_id: int, *, note: str, by: str
 EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
     "exception_id": pl.Int64, "exception_key": pl.Utf8, "exception_type": pl.Utf8, "council": pl.Utf8,
     "client_id": pl.Utf8, "provider": pl.Utf8, "account_id": pl.Utf8, "london_date": pl.Date,
-    "amount_pence": pl.Int64, "difference_pence": pl.Int64, "explanation": pl.Utf8, "raised_for": pl.Utf8,
+    "amount_pence": pl.Int64, "difference_pence": pl.Int64, "explanation": pl.Utf8, "cause": pl.Utf8,
+    "evidence": pl.Utf8, "raised_for": pl.Utf8,
     "first_seen": pl.Date, "last_seen": pl.Date, "status": pl.Utf8, "resolution": pl.Utf8,
     "resolved_on": pl.Date, "note": pl.Utf8,
 }

@@ -27,6 +27,7 @@ THRESHOLD_DEFAULTS: dict[str, Any] = {
     "contribution_missed_weeks": 3,  # consecutive missed weeks before a finance exception
     "clawback_instruction_match_days": 10,  # an approved unload unseen after this is an exception
     "load_match_tolerance_days": 3,  # scheduled vs seen load date tolerance
+    "balance_tolerance_pence": 0,  # reconciliation: a card balance differing by more than this is an exception
     "balance_split": "client_first",  # or "pro_rata": which part of the card balance spending uses
     # screening
     "drain_share": 0.8,  # share of a load that left the card ...

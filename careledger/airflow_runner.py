@@ -1,0 +1,327 @@
+"""Run careledger's Airflow DAGs in-process (``dag.test()``) against the repository's airflow.cfg.
+
+Why this module: the demo, the tests and a developer's shell must all run the *real* DAGs with the
+*same* configuration, without a scheduler. Airflow reads its configuration when ``airflow`` is
+first imported, so :func:`configure` sets the environment first (``AIRFLOW_HOME``,
+``AIRFLOW_CONFIG`` = the repository's airflow.cfg, ``CARELEDGER_ROOT`` for the DAG folder) and
+only then is Airflow imported. ``dag.test()`` creates a DAG run in the metadata database and runs
+each task in this process through the Task SDK's in-process execution API — the same task code a
+worker runs.
+
+Command line: ``python -m careledger.airflow_runner env`` prints the environment lines for a shell
+(then ``airflow standalone`` gives the UI with this configuration); ``... standalone`` does both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DAGS_DIR = REPO_ROOT / "dags"
+AIRFLOW_CFG = REPO_ROOT / "airflow.cfg"
+DEFAULT_AIRFLOW_HOME = REPO_ROOT / "airflow_home"
+LONDON = ZoneInfo("Europe/London")
+
+DAG_IDS = ("card_feeds_daily", "reconciliation_nightly", "clawback_weekly", "contributions_weekly")
+
+# The London time each DAG is scheduled at, and which day it works on relative to that (the feeds
+# of day D arrive overnight, so the 02:00 run on D+1 loads day D). Used to give dag.test() runs the
+# same logical date a scheduled run would have, so a re-run replaces the same run.
+SCHEDULE_LONDON: dict[str, tuple[dt.time, int]] = {
+    "card_feeds_daily": (dt.time(2, 0), 1),
+    "reconciliation_nightly": (dt.time(6, 0), 1),
+    "clawback_weekly": (dt.time(7, 0), 0),
+    "contributions_weekly": (dt.time(7, 30), 0),
+}
+
+_configured_home: Path | None = None
+
+
+def airflow_env(
+    airflow_home: Path | None = None,
+    *,
+    metadata_url: str | None = None,
+    executor: str | None = None,
+) -> dict[str, str]:
+    """The environment variables that make Airflow use this repository's configuration."""
+    home = Path(airflow_home or os.environ.get("AIRFLOW_HOME") or DEFAULT_AIRFLOW_HOME).resolve()
+    env = {
+        "CARELEDGER_ROOT": str(REPO_ROOT),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW_CONFIG": str(AIRFLOW_CFG),
+        # Processes that share a metadata database must share the JWT secret the execution API
+        # signs task tokens with; keep one per AIRFLOW_HOME rather than one per process.
+        "AIRFLOW__API_AUTH__JWT_SECRET": _home_secret(home, "jwt_secret"),
+        "AIRFLOW__API__SECRET_KEY": _home_secret(home, "api_secret_key"),
+    }
+    if metadata_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_url
+        if metadata_url.startswith("postgresql+psycopg://"):
+            # Airflow also opens an async engine; with psycopg 3 (no asyncpg installed) say so.
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_url.replace("+psycopg://", "+psycopg_async://", 1)
+    if executor:
+        env["AIRFLOW__CORE__EXECUTOR"] = executor
+    return env
+
+
+def _home_secret(home: Path, name: str) -> str:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / f".{name}"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def configure(
+    airflow_home: Path | None = None,
+    *,
+    metadata_url: str | None = None,
+    executor: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Path:
+    """Point this process's Airflow at the repository configuration; call before importing airflow.
+
+    Airflow's configuration is read once per process, so a second call with a different home is
+    refused rather than silently ignored.
+    """
+    global _configured_home
+    env = airflow_env(airflow_home, metadata_url=metadata_url, executor=executor)
+    home = Path(env["AIRFLOW_HOME"])
+    if "airflow.configuration" in sys.modules and _configured_home not in (None, home):
+        raise RuntimeError(
+            f"Airflow is already configured in this process for {_configured_home}; "
+            f"it cannot be re-pointed at {home} (start a new process)"
+        )
+    if "airflow.configuration" in sys.modules and _configured_home is None and os.environ.get("AIRFLOW_HOME") != str(home):
+        raise RuntimeError("airflow was imported before careledger.airflow_runner.configure(); configure first")
+    os.environ.update(env)
+    os.environ.update(extra_env or {})
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    _configured_home = home
+    return home
+
+
+def migrate_metadata() -> float:
+    """Create or upgrade the Airflow metadata database; returns the seconds it took (about 3 s on SQLite)."""
+    started = time.perf_counter()
+    from airflow.utils.db import initdb
+
+    initdb()
+    return time.perf_counter() - started
+
+
+def load_dags() -> dict[str, Any]:
+    """Parse dags/ the way the DAG processor does; raise if any file fails to import."""
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    bag = BundleDagBag(dag_folder=str(DAGS_DIR), bundle_path=DAGS_DIR, bundle_name="dags-folder")
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    return dict(bag.dags)
+
+
+def logical_date_for(dag_id: str, day: dt.date) -> dt.datetime:
+    """The logical date a scheduled run working on ``day`` has (UTC), so re-runs hit the same run."""
+    at, offset_days = SCHEDULE_LONDON[dag_id]
+    local = dt.datetime.combine(day + dt.timedelta(days=offset_days), at, tzinfo=LONDON)
+    return local.astimezone(dt.UTC)
+
+
+@dataclass
+class RunResult:
+    dag_id: str
+    day: dt.date
+    state: str
+    seconds: float
+    task_states: dict[str, str] = field(default_factory=dict)
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+    def failed_tasks(self) -> list[str]:
+        return sorted(k for k, v in self.task_states.items() if v in ("failed", "upstream_failed"))
+
+
+def run_dag(
+    dag_id: str,
+    day: dt.date,
+    conf: Mapping[str, Any] | None = None,
+    *,
+    dags: Mapping[str, Any] | None = None,
+    use_executor: bool = False,
+) -> RunResult:
+    """Run one DAG for one London day with ``dag.test()``; the day is passed explicitly as Param ``day``.
+
+    Running the same DAG and day again replaces that run (same logical date): that is how the tests
+    prove that clearing a finished day and re-running it changes nothing.
+    """
+    dags = dags or load_dags()
+    dag = dags[dag_id]
+    run_conf = {"day": day.isoformat(), **(conf or {})}
+    started = time.perf_counter()
+    dr = dag.test(logical_date=logical_date_for(dag_id, day), run_conf=run_conf, use_executor=use_executor)
+    seconds = time.perf_counter() - started
+    return RunResult(dag_id, day, str(dr.state), seconds, *_run_details(dag_id, dr.run_id))
+
+
+def _run_details(dag_id: str, run_id: str) -> tuple[dict[str, str], dict[str, Any]]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    states: dict[str, str] = {}
+    xcoms: dict[str, Any] = {}
+    with create_session() as session:
+        for ti in session.scalars(select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)):
+            key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+            states[key] = str(ti.state)
+        rows = session.execute(
+            select(XComModel.task_id, XComModel.map_index, XComModel.value).where(
+                XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key == "return_value"
+            )
+        ).all()
+        for task_id, map_index, value in rows:
+            key = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+            xcoms[key] = _decode_xcom(value)
+    return states, xcoms
+
+
+def _decode_xcom(value: Any) -> Any:
+    import json
+
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def shell_exports(airflow_home: Path | None = None) -> str:
+    """Shell lines that reproduce this configuration; secrets are read from their files, not printed."""
+    env = airflow_env(airflow_home)
+    home = Path(env["AIRFLOW_HOME"])
+    lines = [f"export {k}={v}" for k, v in env.items() if "SECRET" not in k]
+    jwt_file, key_file = home / ".jwt_secret", home / ".api_secret_key"
+    lines.append(f'export AIRFLOW__API_AUTH__JWT_SECRET="$(cat {jwt_file})"')
+    lines.append(f'export AIRFLOW__API__SECRET_KEY="$(cat {key_file})"')
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``env``: print the exports; ``standalone``: run ``airflow standalone`` with this configuration."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else "env"
+    if command == "env":
+        print(shell_exports())
+        return 0
+    if command == "standalone":
+        env = {**os.environ, **airflow_env()}
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        return subprocess.call([airflow, "standalone"], env=env)
+    print("usage: python -m careledger.airflow_runner [env|standalone]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+# --- scale-out: the same DAGs under the CeleryExecutor ---------------------------------------------
+class CeleryStack:
+    """An Airflow API server (it serves the execution API workers report to) and Celery workers, as
+    child processes sharing this process's configuration: Redis as broker, the metadata database
+    from ``metadata_url`` (PostgreSQL). Used by the scale-out test; in production the same commands
+    run as services (docs/airflow.md).
+
+    Only processes this object started are stopped, each by its own process group.
+    """
+
+    def __init__(self, airflow_home: Path, metadata_url: str, *, workers: int = 2, api_port: int = 18080,
+                 broker_url: str = "redis://127.0.0.1:6379/0", result_backend: str = "redis://127.0.0.1:6379/1") -> None:
+        self.home = Path(airflow_home)
+        self.api_port = api_port
+        self.workers = workers
+        self.env = {
+            **os.environ,
+            **airflow_env(self.home, metadata_url=metadata_url, executor="CeleryExecutor"),
+            **celery_settings(api_port, broker_url, result_backend),
+        }
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, timeout_s: float = 120) -> CeleryStack:
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        logs = self.home / "stack-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        specs = [("api-server", [airflow, "api-server", "--port", str(self.api_port)])]
+        specs += [(f"worker{i}", [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"careledger-w{i}@%h"])
+                  for i in range(1, self.workers + 1)]
+        for name, cmd in specs:
+            out = (logs / f"{name}.log").open("w")
+            self.procs.append(subprocess.Popen(cmd, env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
+        self._wait_ready(timeout_s)
+        return self
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout_s
+        logs = self.home / "stack-logs"
+        while time.monotonic() < deadline:
+            dead = [p.args[1:3] for p in self.procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"Airflow process(es) {dead} exited early; see {logs}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/api/v2/monitor/health", timeout=2)
+                api_ok = True
+            except OSError:
+                api_ok = False
+            ready = sum(" ready." in (logs / f"worker{i}.log").read_text(errors="replace") for i in range(1, self.workers + 1))
+            if api_ok and ready == self.workers:
+                return
+            time.sleep(1)
+        raise TimeoutError(f"the Celery stack was not ready within {timeout_s:.0f} s; see {logs}")
+
+    def stop(self) -> None:
+        import signal
+
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+        self.procs.clear()
+
+    def __enter__(self) -> CeleryStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def celery_settings(api_port: int, broker_url: str, result_backend: str) -> dict[str, str]:
+    """Environment for a CeleryExecutor deployment: broker, results, and where workers find the execution API."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+    }

@@ -1,0 +1,276 @@
+"""``careledger contributions``: did each client pay their assessed contribution, week by week?
+
+For each client with a contribution (``contributions.csv``, effective-dated) and each ISO week:
+expected (pro-rata by days for part weeks, rounded down to whole pence) against what arrived on the
+card (settled money in of kind ``contribution``, or other money in whose reference or payer account
+shows it is the client's contribution). Net model: verified — arrears after
+``contribution_missed_weeks`` missed weeks (or that many weeks' worth owed) raise a finance
+exception (``contribution_arrears``), and a run of missed weeks is handed to screening as a
+``contributions_stopped`` safeguarding finding. Gross model: the client is invoiced, so the weekly
+result is reported only.
+
+The series runs from when the card's money is first known to the system (its take-on day or first
+transaction), never from before: a contribution paid before the system existed is not arrears.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import asdict
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+from clawback import calc
+from clawback.tables import contribution_weeks
+from feeds.store import _frame, load_reference, load_transactions
+from ledger.db import get_engine
+from reconciliation.exceptions import ExceptionItem, sync_exceptions
+from schemas.reference import ReferenceData
+from screening.findings import Finding
+
+LOOKBACK_WEEKS = 104  # bound on history read per run: two years of weekly positions
+MONEY_IN_KINDS = ("contribution", "other_money_in")
+STORED_FIELDS = (
+    "council", "week_start", "contribution_model", "expected_pence", "received_pence", "week_difference_pence",
+    "arrears_pence", "overpaid_pence", "missed", "consecutive_missed_weeks", "first_missed_week_start", "matched_txn_ids",
+)
+
+
+def first_seen_days(conn: Connection) -> dict[tuple[str, str], dt.date]:
+    """(provider, account) -> the first London day the system knows the card's money for."""
+    out: dict[tuple[str, str], dt.date] = {}
+    queries = (
+        "SELECT provider, account_id, balance_date FROM card_take_ons",
+        "SELECT provider, account_id, min(london_date) FROM transactions GROUP BY provider, account_id",
+    )
+    for sql in queries:
+        frame = _frame(conn.execute(text(sql)).all(), {"provider": pl.Utf8, "account_id": pl.Utf8, "day": pl.Date})
+        for p, a, d in frame.iter_rows():
+            if d is not None and ((p, a) not in out or d < out[(p, a)]):
+                out[(p, a)] = d
+    return out
+
+
+def client_weeks(
+    *,
+    rates: list[calc.ContributionRate],
+    references: list[str],
+    items: list[calc.MoneyIn],
+    first_monday: dt.date,
+    last_monday: dt.date,
+    opened: dt.date | None,
+    closed: dt.date | None,
+) -> tuple[list[calc.ContributionWeek], dict[dt.date, list[str]]]:
+    """Pure: one client's weekly series and, per week, the items counted (``txn_id (basis)``)."""
+    matched = calc.match_contributions(items, references)
+    received: dict[dt.date, int] = {}
+    evidence: dict[dt.date, list[str]] = {}
+    for item, basis in matched:
+        monday = item.day - dt.timedelta(days=item.day.weekday())
+        received[monday] = received.get(monday, 0) + item.amount_pence
+        evidence.setdefault(monday, []).append(f"{item.txn_id} ({basis})")
+    weeks = [
+        (m, calc.expected_for_week(rates, m, opened=opened, closed=closed), received.get(m, 0))
+        for m in calc.weeks_between(first_monday, last_monday)
+    ]
+    return calc.contribution_series(weeks), evidence
+
+
+def _contribution_frames(ref: ReferenceData, council: str | None) -> pl.DataFrame:
+    holders = ref.cardholders.filter(pl.col("contribution_model").is_in(["net", "gross"]))
+    if council is not None:
+        holders = holders.filter(pl.col("council") == council)
+    return holders
+
+
+def run_contributions(db_url: str | None, week: str, *, council: str | None = None) -> dict:
+    """Compute, store and act on every client's contribution position for an ISO week."""
+    monday, sunday = calc.week_bounds(week)
+    engine = get_engine(db_url)
+    summary: dict = {"week": week, "week_start": monday.isoformat(), "councils": {}, "clients": []}
+    with engine.begin() as conn:
+        ref = load_reference(conn)
+        if council is not None and council not in ref.councils:
+            raise ValueError(f"unknown council {council!r}; councils in the reference data: {', '.join(sorted(ref.councils))}")
+        holders = _contribution_frames(ref, council)
+        first_seen = first_seen_days(conn)
+        window_start = monday - dt.timedelta(weeks=LOOKBACK_WEEKS - 1)
+        money_in = load_transactions(conn, window_start - dt.timedelta(days=7), sunday, statuses=("settled",), kinds=MONEY_IN_KINDS)
+        items_by_client: dict[str, list[calc.MoneyIn]] = {}
+        for r in money_in.iter_rows(named=True):
+            if r["client_id"] is None:
+                continue
+            payer = f"{r['payee_sort_code']}:{r['payee_account_number']}" if r["payee_sort_code"] and r["payee_account_number"] else None
+            items_by_client.setdefault(r["client_id"], []).append(
+                calc.MoneyIn(f"{r['provider']}:{r['provider_txn_id']}", r["posted_date"] or r["london_date"],
+                             int(r["amount_pence"]), r["kind"], r["reference"], payer)
+            )
+        rates_by_client: dict[str, list[calc.ContributionRate]] = {}
+        refs_by_client: dict[str, list[str]] = {}
+        for r in ref.contributions.iter_rows(named=True):
+            rates_by_client.setdefault(r["client_id"], []).append(
+                calc.ContributionRate(int(r["weekly_amount_pence"]), r["effective_from"], r["effective_to"])
+            )
+            if r["reference"]:
+                refs_by_client.setdefault(r["client_id"], []).append(r["reference"])
+
+        rows_by_council: dict[str, list[dict]] = {}
+        exceptions_by_council: dict[str, list[ExceptionItem]] = {}
+        findings: list[Finding] = []
+        for h in holders.sort("client_id").iter_rows(named=True):
+            client, name = h["client_id"], h["council"]
+            policy = ref.councils.get(name)
+            rates = rates_by_client.get(client, [])
+            if policy is None or not rates:
+                continue
+            known_from = first_seen.get((h["provider"], h["account_id"]))
+            if known_from is None or known_from > sunday:
+                continue  # no money of this card is known yet: nothing to verify
+            start_day = max(d for d in (min(r.effective_from for r in rates), h["opened"], known_from, window_start) if d)
+            if start_day > sunday:
+                continue
+            first_monday = start_day - dt.timedelta(days=start_day.weekday())
+            opened = max(d for d in (h["opened"], known_from) if d)
+            items = [i for i in items_by_client.get(client, []) if i.day >= first_monday]
+            series, evidence = client_weeks(
+                rates=rates, references=refs_by_client.get(client, []), items=items,
+                first_monday=first_monday, last_monday=monday, opened=opened, closed=h["closed"],
+            )
+            this = series[-1]
+            row = {
+                "client_id": client, "iso_week": week, "council": name, "week_start": monday,
+                "contribution_model": h["contribution_model"], "expected_pence": this.expected_pence,
+                "received_pence": this.received_pence, "week_difference_pence": this.week_difference_pence,
+                "arrears_pence": this.arrears_pence, "overpaid_pence": this.overpaid_pence, "missed": this.missed,
+                "consecutive_missed_weeks": this.consecutive_missed_weeks,
+                "first_missed_week_start": this.first_missed_week_start,
+                "matched_txn_ids": " ".join(evidence.get(monday, [])) or None,
+            }
+            rows_by_council.setdefault(name, []).append(row)
+            if h["contribution_model"] != "net":
+                continue  # gross: invoiced by the council; reported only
+            n = int(policy.threshold("contribution_missed_weeks"))
+            current = max((r.weekly_amount_pence for r in rates if r.effective_from <= sunday and (r.effective_to is None or r.effective_to >= monday)), default=0)
+            why = calc.arrears_exception_due(this, missed_weeks_threshold=n, weekly_amount_pence=current)
+            if why and this.arrears_since is not None:
+                exceptions_by_council.setdefault(name, []).append(
+                    ExceptionItem(
+                        key=f"contribution_arrears:{client}:{this.arrears_since.isoformat()}",
+                        exception_type="contribution_arrears",
+                        explanation=(
+                            f"Client {client} (card {h['provider']}/…{h['account_id'][-4:]}, net model): {why}. "
+                            f"Expected {calc.pounds_text(current)} a week; in arrears since the week of "
+                            f"{this.arrears_since.isoformat()}. Chase the contribution or check its reference."
+                        ),
+                        council=name, client_id=client, provider=h["provider"], account_id=h["account_id"],
+                        london_date=this.arrears_since, amount_pence=this.arrears_pence,
+                        difference_pence=-this.arrears_pence,
+                    )
+                )
+            if this.consecutive_missed_weeks >= n and this.first_missed_week_start is not None:
+                last_paid = [e.split(" ")[0] for m in sorted(evidence) for e in evidence[m]][-1:]
+                findings.append(
+                    Finding(
+                        rule="contributions_stopped",
+                        council=name,
+                        client_id=client,
+                        london_date=this.first_missed_week_start,
+                        severity="medium",
+                        explanation=(
+                            f"No contribution has arrived on card {h['provider']}/…{h['account_id'][-4:]} for "
+                            f"{this.consecutive_missed_weeks} weeks since {this.first_missed_week_start.isoformat()} "
+                            f"(expected {calc.pounds_text(current)} a week, arrears {calc.pounds_text(this.arrears_pence)}). "
+                            "Contributions that stop can mean the person's income is being taken or their situation has changed."
+                        ),
+                        evidence_txn_ids=tuple(last_paid),
+                        amount_pence=this.arrears_pence,
+                        provider=h["provider"],
+                        account_id=h["account_id"],
+                        policy=f"{name} contribution_missed_weeks={n}",
+                        details={"week": week, "consecutive_missed_weeks": this.consecutive_missed_weeks},
+                    )
+                )
+
+        councils = sorted({*rows_by_council, *([council] if council else ref.councils)})
+        for name in councils:
+            rows = rows_by_council.get(name, [])
+            written = _store_week(conn, name, week, rows)
+            policy = ref.councils[name]
+            n = int(policy.threshold("contribution_missed_weeks"))
+            sync = sync_exceptions(
+                conn, exceptions_by_council.get(name, []), run_day=sunday, scope_types=("contribution_arrears",),
+                scope_date_to=sunday, scope_council=name,
+            )
+            net = [r for r in rows if r["contribution_model"] == "net"]
+            summary["councils"][name] = {
+                "clients": len(rows),
+                "net_clients": len(net),
+                "gross_clients": len(rows) - len(net),
+                "expected_pence": sum(r["expected_pence"] for r in net),
+                "received_pence": sum(r["received_pence"] for r in net),
+                "arrears_pence": sum(r["arrears_pence"] for r in net),
+                "overpaid_pence": sum(r["overpaid_pence"] for r in net),
+                "clients_in_arrears": sum(1 for r in net if r["arrears_pence"] > 0),
+                "clients_overpaid": sum(1 for r in net if r["overpaid_pence"] > 0),
+                "clients_missed_this_week": sum(1 for r in net if r["missed"]),
+                "clients_at_missed_threshold": sum(1 for r in net if r["consecutive_missed_weeks"] >= n),
+                "rows_written": written,
+                "exceptions": {"raised": sync.raised, "carried": sync.carried, "resolved": sync.resolved},
+            }
+            summary["clients"].extend(
+                {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k != "matched_txn_ids"}
+                for r in rows
+                if r["arrears_pence"] or r["overpaid_pence"] or r["missed"]
+            )
+        summary["findings"] = _hand_over(conn, findings, sunday)
+    return summary
+
+
+def _hand_over(conn: Connection, findings: list[Finding], run_day: dt.date) -> dict:
+    """Give ``contributions_stopped`` findings to screening, which owns alerts and cases.
+
+    Imported lazily: screening is written alongside this module. When it is not there the findings
+    are returned in the summary instead, and the summary says they were not recorded.
+    """
+    out: dict = {"count": len(findings)}
+    try:
+        record = importlib.import_module("screening.run").record_findings
+    except (ImportError, AttributeError) as exc:
+        out["recorded"] = False
+        out["reason"] = f"screening.run.record_findings is not available ({type(exc).__name__}); findings returned here"
+        out["findings"] = [{**asdict(f), "london_date": f.london_date.isoformat()} for f in findings]
+        return out
+    out["recorded"] = True
+    out["screening"] = record(conn, findings, run_day) if findings else {}
+    return out
+
+
+def _store_week(conn: Connection, council: str, week: str, rows: list[dict]) -> int:
+    """Replace this council's rows for the week where they changed; returns rows written."""
+    existing = conn.execute(
+        contribution_weeks.select().where(
+            (contribution_weeks.c.council == council) & (contribution_weeks.c.iso_week == week)
+        )
+    ).mappings().all()
+
+    def norm(r) -> tuple:
+        return tuple(str(r[k])[:10] if k in ("week_start", "first_missed_week_start") and r[k] is not None else r[k]
+                     for k in STORED_FIELDS)
+
+    old = {r["client_id"]: norm(r) for r in existing}
+    new = {r["client_id"]: r for r in rows}
+    stale = [c for c in old if c not in new or old[c] != norm(new[c])]
+    fresh = [r for c, r in new.items() if c not in old or old[c] != norm(r)]
+    if stale:
+        for c in stale:
+            conn.execute(
+                contribution_weeks.delete().where(
+                    (contribution_weeks.c.client_id == c) & (contribution_weeks.c.iso_week == week)
+                )
+            )
+    if fresh:
+        now = dt.datetime.now(dt.UTC)
+        conn.execute(contribution_weeks.insert(), [{**r, "computed_at": now} for r in fresh])
+    return len(fresh)

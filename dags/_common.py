@@ -1,0 +1,155 @@
+"""What every careledger DAG shares: the day a run works on, where things live, failure e-mail.
+
+Kept light on purpose: this module is imported whenever a DAG file is parsed, so it imports only
+the Task SDK and the standard library. Library code (polars, GX, the database) is imported inside
+task bodies, through :func:`entry_point`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import Asset, Param, get_current_context
+
+LONDON = ZoneInfo("Europe/London")
+PROVIDERS: tuple[str, ...] = ("A", "B", "C")
+
+# One asset per provider: "provider X's files for a day are in the ledger". The feeds DAG marks
+# them; reconciliation runs when all three are marked (or at its cut-off time). The event's extra
+# carries the day, so the triggered run knows which day to reconcile.
+FEED_ASSETS: dict[str, Asset] = {
+    p: Asset(name=f"careledger_feed_{p}", uri=f"careledger://feeds/provider-{p}", group="careledger") for p in PROVIDERS
+}
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def common_params(day_help: str) -> dict[str, Param]:
+    """Params every DAG takes. ``day`` empty = derive it from the run's logical date."""
+    return {
+        "day": Param(None, type=["null", "string"], pattern=DATE_PATTERN, title="London day (YYYY-MM-DD)", description=day_help),
+        "db_url": Param(
+            None, type=["null", "string"], title="Ledger database URL",
+            description="Empty = $CARELEDGER_DB_URL, else sqlite:///careledger.db",
+        ),
+        "out_dir": Param(
+            None, type=["null", "string"], title="Output folder",
+            description="Reports, schedules, outbox, validation; empty = $CARELEDGER_OUT_DIR, else out/",
+        ),
+    }
+
+
+def finance_email() -> str:
+    return os.environ.get("CARELEDGER_FINANCE_EMAIL", "finance@localhost")
+
+
+def failure_notifier() -> Any:
+    """Airflow's SMTP notifier, addressed to finance; uses the `smtp_default` connection."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(
+        to=finance_email(),
+        from_email=os.environ.get("CARELEDGER_MAIL_FROM", "careledger@localhost"),
+        subject="[careledger] {{ ti.dag_id }}.{{ ti.task_id }} failed for {{ params.day or ds }}",
+        html_content=(
+            "<p>Task <b>{{ ti.task_id }}</b>{% if ti.map_index >= 0 %} (item {{ ti.map_index }}){% endif %} of "
+            "<b>{{ ti.dag_id }}</b> failed for day {{ params.day or ds }} (run {{ run_id }}, try {{ ti.try_number }}).</p>"
+            "<p>{{ exception | e }}</p>"
+            "<p>Nothing from the failed step was kept (each step is one database transaction); the rest of the "
+            "run carried on where it could. See docs/runbook.md, then clear the task to re-run it.</p>"
+        ),
+    )
+
+
+def default_args() -> dict[str, Any]:
+    """Retries: one, five minutes later, for transient trouble (a refused file fails without retry).
+    In-process runs (demo, tests) set CARELEDGER_TASK_RETRIES=0 so a failure is reported at once."""
+    return {
+        "owner": "finance-systems",
+        "retries": int(os.environ.get("CARELEDGER_TASK_RETRIES", "1")),
+        "retry_delay": dt.timedelta(minutes=5),
+        "on_failure_callback": [failure_notifier()],
+    }
+
+
+# --- called inside task bodies ------------------------------------------------------------------
+def run_day(offset_days: int) -> dt.date:
+    """The London day this run works on: Param ``day`` if given, else from the run itself.
+
+    ``offset_days`` says how the schedule relates to the day: the feeds run at 02:00 on D+1 loads day
+    D (offset 1). An asset-triggered run takes the latest day named by its triggering events.
+    Never the wall clock, so a re-run or a backfill hits the same partition.
+    """
+    ctx = get_current_context()
+    day = ctx["params"].get("day")
+    if day:
+        return dt.date.fromisoformat(day)
+    events = ctx.get("triggering_asset_events") or {}
+    days = [e.extra["day"] for evs in events.values() for e in evs if (e.extra or {}).get("day")]
+    if days:
+        return dt.date.fromisoformat(max(days))
+    anchor = ctx.get("logical_date") or ctx["dag_run"].run_after
+    return anchor.astimezone(LONDON).date() - dt.timedelta(days=offset_days)
+
+
+def db_url() -> str | None:
+    """Ledger database: Param ``db_url``, else $CARELEDGER_DB_URL, else the ledger's default."""
+    return get_current_context()["params"].get("db_url") or os.environ.get("CARELEDGER_DB_URL") or None
+
+
+def out_dir() -> Path:
+    path = Path(get_current_context()["params"].get("out_dir") or os.environ.get("CARELEDGER_OUT_DIR", "out"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class StageUnavailable(RuntimeError):
+    """A stage's library entry point does not exist (yet); the task says so instead of faking it."""
+
+
+def entry_point(module: str, name: str) -> Callable[..., Any]:
+    """Import a library entry point inside a task; a missing one fails the task with a clear message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise AirflowFailException(f"stage not available: module {module} does not exist in this build") from exc
+        raise
+    fn = getattr(mod, name, None)
+    if fn is None:
+        raise AirflowFailException(f"stage not available: {module}.{name} does not exist in this build")
+    return fn
+
+
+def councils_due(db: str | None, day: dt.date) -> list[str]:
+    """Councils whose weekly run (clawback/contributions) falls on ``day``'s weekday."""
+    from feeds.store import load_reference
+    from ledger.db import get_engine
+
+    with get_engine(db).connect() as conn:
+        ref = load_reference(conn)
+    return sorted(name for name, pol in ref.councils.items() if pol.clawback_isoweekday == day.isoweekday())
+
+
+def jsonable(obj: Any) -> Any:
+    """Make an entry point's summary safe for XCom (paths and dates become strings)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)

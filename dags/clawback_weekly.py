@@ -1,0 +1,84 @@
+"""clawback_weekly — the weekly surplus-recovery schedule, and provider instructions only after approval.
+
+Runs at 07:00 London every day and acts for the councils whose ``clawback_weekday`` (councils.yaml)
+is that day: it computes the week's schedule (what to recover from which card, and why) into
+``out/clawback/<week>/``. Instructions to the providers are issued only when a person approves:
+trigger this DAG for the same day with ``approve=true`` and ``approved_by=<name>``. The computed
+schedule is the same on the second run (idempotent), so the approval is of exactly what was shown.
+
+Params: ``day`` (empty = the run's logical date, London), ``week`` (empty = ISO week of ``day``),
+``council`` (empty = those due on ``day``), ``approve``, ``approved_by``, ``db_url``, ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import _common as c
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+DAY_OFFSET = 0  # the 07:00 run on day D works for day D
+
+
+def _week() -> str:
+    from airflow.sdk import get_current_context
+
+    return get_current_context()["params"].get("week") or c.iso_week(c.run_day(DAY_OFFSET))
+
+
+@dag(
+    dag_id="clawback_weekly",
+    schedule=CronTriggerTimetable("0 7 * * *", timezone="Europe/London"),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=c.LONDON),
+    catchup=False,
+    max_active_runs=1,
+    default_args=c.default_args(),
+    params={
+        **c.common_params("The council weekday this run is for; empty = the run's logical date"),
+        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", title="ISO week, e.g. 2026-W10"),
+        "council": Param(None, type=["null", "string"], title="Council (empty = those whose clawback day it is)"),
+        "approve": Param(False, type="boolean", title="Approve and issue provider instructions"),
+        "approved_by": Param("", type="string", title="Who approves (required with approve)"),
+    },
+    tags=["careledger", "clawback"],
+)
+def clawback_weekly():
+    @task
+    def councils_due() -> list[str]:
+        from airflow.sdk import get_current_context
+
+        forced = get_current_context()["params"].get("council")
+        return [forced] if forced else c.councils_due(c.db_url(), c.run_day(DAY_OFFSET))
+
+    @task(map_index_template="{{ council }}")
+    def compute_schedule(council: str) -> dict:
+        """The week's clawback schedule for one council; nothing is sent to anyone."""
+        compute = c.entry_point("clawback.run", "compute_schedule")
+        week = _week()
+        return c.jsonable(compute(c.db_url(), week, c.out_dir() / "clawback" / week, council=council))
+
+    @task
+    def approve(computed: list[dict]) -> dict:
+        """Issue the provider instructions — only with approve=true and a named approver."""
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        params = get_current_context()["params"]
+        week = _week()
+        if not params.get("approve"):
+            raise AirflowSkipException(
+                f"clawback schedule for {week} computed for {len(list(computed))} council(s) and waiting for approval; "
+                "nothing was sent. To issue the instructions trigger clawback_weekly for the same day with "
+                "approve=true and approved_by=<your name>."
+            )
+        approved_by = (params.get("approved_by") or "").strip()
+        if not approved_by:
+            raise AirflowFailException("approve=true needs approved_by (the person approving); nothing was sent")
+        approve_fn = c.entry_point("clawback.run", "approve")
+        return c.jsonable(approve_fn(c.db_url(), week, c.out_dir() / "clawback" / week, approved_by=approved_by))
+
+    computed = compute_schedule.expand(council=councils_due())
+    approve(computed)
+
+
+clawback_weekly()

@@ -1,0 +1,55 @@
+"""contributions_weekly — check each client's contributions for the week on the council's weekday.
+
+Runs at 07:30 London every day (after clawback_weekly) for the councils whose weekly day
+(``clawback_weekday`` in councils.yaml) it is: compares the contributions paid onto each card with
+the assessed weekly amount, raises shortfalls as exceptions and hands "contributions stopped" to
+screening. Idempotent: re-running a week changes nothing.
+
+Params: ``day`` (empty = the run's logical date, London), ``week`` (empty = ISO week of ``day``),
+``council`` (empty = those due on ``day``), ``db_url``, ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import _common as c
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+DAY_OFFSET = 0
+
+
+@dag(
+    dag_id="contributions_weekly",
+    schedule=CronTriggerTimetable("30 7 * * *", timezone="Europe/London"),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=c.LONDON),
+    catchup=False,
+    max_active_runs=1,
+    default_args=c.default_args(),
+    params={
+        **c.common_params("The council weekday this run is for; empty = the run's logical date"),
+        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", title="ISO week, e.g. 2026-W10"),
+        "council": Param(None, type=["null", "string"], title="Council (empty = those whose weekly day it is)"),
+    },
+    tags=["careledger", "clawback"],
+)
+def contributions_weekly():
+    @task
+    def councils_due() -> list[str]:
+        from airflow.sdk import get_current_context
+
+        forced = get_current_context()["params"].get("council")
+        return [forced] if forced else c.councils_due(c.db_url(), c.run_day(DAY_OFFSET))
+
+    @task(map_index_template="{{ council }}")
+    def check_contributions(council: str) -> dict:
+        from airflow.sdk import get_current_context
+
+        run_contributions = c.entry_point("clawback.contributions", "run_contributions")
+        week = get_current_context()["params"].get("week") or c.iso_week(c.run_day(DAY_OFFSET))
+        return c.jsonable(run_contributions(c.db_url(), week, council=council))
+
+    check_contributions.expand(council=councils_due())
+
+
+contributions_weekly()

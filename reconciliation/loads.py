@@ -1,0 +1,207 @@
+"""Loads: what the council scheduled (load_schedule.csv) against what the feeds show arriving.
+
+Why: a missed load leaves a person without money for care; a duplicated or wrong load spends the
+council's money twice or wrongly; an unscheduled load is money finance cannot account for. Each is
+a finance exception.
+
+Matching (pure, deterministic): every pair of (scheduled load, seen load) that could be the same
+money is scored —
+
+- same reference: +8 (the load carries the reference of its schedule row, FEEDS.md);
+- same card (the client's card from the cardholder register): +4;
+- same amount: +2;
+- seen within the date tolerance of the due date: +1;
+
+a pair needs the same reference, or the same card with the same amount or a date within tolerance.
+Pairs are then taken greedily, best score first (ties: the closer date, then the earlier load), and
+each scheduled load matches at most one seen load and vice versa. Greedy is not a global optimum, but
+with references on most loads the scores are far apart and the result is what a person would pick.
+
+Classification:
+- matched, amounts differ: ``wrong_amount_load``; matched, seen after due + tolerance: ``late_load``;
+- scheduled, not matched, due + tolerance has passed: ``missing_load`` (not yet due: nothing);
+- seen, not matched: ``duplicate_load`` when it would have matched a scheduled load that another
+  seen load already took, else ``unexpected_load``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from reconciliation.balances import last4, pounds
+from reconciliation.exceptions import ExceptionItem
+
+LOAD_TYPES: tuple[str, ...] = ("missing_load", "late_load", "duplicate_load", "wrong_amount_load", "unexpected_load")
+MAX_PAIRS = 2_000_000  # bound on candidate pairs considered (a month of a large council is far below this)
+
+
+def _pair_ok(same_ref: bool, same_card: bool, same_amount: bool, in_window: bool) -> bool:
+    return same_ref or (same_card and (same_amount or in_window))
+
+
+def match_loads(
+    schedule: pl.DataFrame,
+    seen: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    tolerance_days: int,
+    run_day: dt.date,
+) -> tuple[list[tuple[dict, dict]], list[dict], list[tuple[dict, bool]]]:
+    """Greedy best-score matching. Returns (matched pairs, unmatched scheduled rows, unmatched seen rows
+    each with a flag "would have matched an already matched schedule row" for duplicates).
+
+    ``schedule``: client_id, due_date, amount_pence, reference. ``seen``: provider, provider_txn_id,
+    account_id, client_id, council, amount_pence, london_date, reference. ``register``: client_id,
+    provider, account_id, council.
+    """
+    assert tolerance_days >= 0
+    cards: dict[str, set[tuple[str, str]]] = {}
+    for c, p, a in register.select("client_id", "provider", "account_id").iter_rows():
+        cards.setdefault(c, set()).add((p, a))
+    sched = schedule.sort("due_date", "reference").to_dicts()
+    loads = seen.sort("london_date", "provider", "provider_txn_id").to_dicts()
+    by_ref: dict[str, list[int]] = {}
+    by_card: dict[tuple[str, str], list[int]] = {}
+    for j, s in enumerate(loads):
+        if s.get("reference"):
+            by_ref.setdefault(s["reference"].strip(), []).append(j)
+        by_card.setdefault((s["provider"], s["account_id"]), []).append(j)
+    pairs: list[tuple[tuple, int, int]] = []
+    eligible: dict[int, set[int]] = {}  # seen load -> scheduled rows it could be
+    for i, row in enumerate(sched):
+        candidates: set[int] = set(by_ref.get((row["reference"] or "").strip(), []))
+        for card in cards.get(row["client_id"], ()):
+            candidates.update(by_card.get(card, []))
+        for j in candidates:
+            s = loads[j]
+            same_ref = bool(row["reference"]) and (s.get("reference") or "").strip() == row["reference"].strip()
+            same_card = (s["provider"], s["account_id"]) in cards.get(row["client_id"], set())
+            same_amount = int(s["amount_pence"]) == int(row["amount_pence"])
+            lag = (s["london_date"] - row["due_date"]).days
+            in_window = -tolerance_days <= lag <= tolerance_days
+            if not _pair_ok(same_ref, same_card, same_amount, in_window):
+                continue
+            score = 8 * same_ref + 4 * same_card + 2 * same_amount + 1 * in_window
+            pairs.append(((-score, abs(lag), s["london_date"], s["provider_txn_id"], row["reference"]), i, j))
+            eligible.setdefault(j, set()).add(i)
+    assert len(pairs) <= MAX_PAIRS, f"{len(pairs)} candidate load pairs exceed the bound {MAX_PAIRS}"
+    pairs.sort()
+    used_s: set[int] = set()
+    used_l: set[int] = set()
+    matched: list[tuple[dict, dict]] = []
+    for _, i, j in pairs:
+        if i in used_s or j in used_l:
+            continue
+        used_s.add(i)
+        used_l.add(j)
+        matched.append((sched[i], loads[j]))
+    unmatched_sched = [sched[i] for i in range(len(sched)) if i not in used_s]
+    unmatched_seen = [(loads[j], bool(eligible.get(j, set()) & used_s)) for j in range(len(loads)) if j not in used_l]
+    return matched, unmatched_sched, unmatched_seen
+
+
+def load_exceptions(
+    schedule: pl.DataFrame,
+    seen: pl.DataFrame,
+    register: pl.DataFrame,
+    *,
+    tolerance_days: int,
+    run_day: dt.date,
+    report_from: dt.date,
+) -> list[ExceptionItem]:
+    """Exceptions about loads whose day (due date, or seen date for unscheduled ones) is in [report_from, run_day].
+
+    The caller passes schedule rows and seen loads from a little before ``report_from`` (by the tolerance)
+    so that a load near the window's start still finds its partner.
+    """
+    councils = {c: co for c, co in register.select("client_id", "council").iter_rows()}
+    cards: dict[str, tuple[str, str]] = {c: (p, a) for c, p, a in register.select("client_id", "provider", "account_id").iter_rows()}
+    matched, missing, extra = match_loads(schedule, seen, register, tolerance_days=tolerance_days, run_day=run_day)
+    found: list[ExceptionItem] = []
+
+    def inside(day: dt.date) -> bool:
+        return report_from <= day <= run_day
+
+    for row, s in matched:
+        ref, due = row["reference"], row["due_date"]
+        lag = (s["london_date"] - due).days
+        seen_txt = f"load {s['provider']}:{s['provider_txn_id']} of {pounds(int(s['amount_pence']))} seen on {s['london_date']:%d/%m/%Y}"
+        base = dict(
+            council=councils.get(row["client_id"]), client_id=row["client_id"], provider=s["provider"],
+            account_id=s["account_id"], evidence=(f"{s['provider']}:{s['provider_txn_id']}",), raised_for="finance",
+        )
+        if int(s["amount_pence"]) != int(row["amount_pence"]) and inside(due):
+            diff = int(s["amount_pence"]) - int(row["amount_pence"])
+            found.append(
+                ExceptionItem(
+                    key=f"wrong_amount_load:{ref}", exception_type="wrong_amount_load", london_date=due,
+                    amount_pence=int(s["amount_pence"]), difference_pence=diff, cause="amount",
+                    explanation=(
+                        f"Scheduled load {ref} for client {row['client_id']} was {pounds(int(row['amount_pence']))} due "
+                        f"{due:%d/%m/%Y}; the {seen_txt} is {pounds(abs(diff))} {'more' if diff > 0 else 'less'}. "
+                        f"{'Recover the excess' if diff > 0 else 'Load the shortfall'} or correct the schedule."
+                    ),
+                    **base,
+                )
+            )
+        if lag > tolerance_days and inside(due):
+            found.append(
+                ExceptionItem(
+                    key=f"late_load:{ref}", exception_type="late_load", london_date=due,
+                    amount_pence=int(s["amount_pence"]), difference_pence=None, cause=f"late_{lag}_days",
+                    explanation=(
+                        f"Scheduled load {ref} for client {row['client_id']} was due {due:%d/%m/%Y}; the {seen_txt}, "
+                        f"{lag} days late (tolerance {tolerance_days}). The person may have been short of money for care "
+                        "meanwhile; check why the payment run was late."
+                    ),
+                    **base,
+                )
+            )
+    for row in missing:
+        due = row["due_date"]
+        if (run_day - due).days <= tolerance_days or not inside(due):
+            continue  # not yet overdue, or outside this check's window
+        card = cards.get(row["client_id"])
+        found.append(
+            ExceptionItem(
+                key=f"missing_load:{row['reference']}", exception_type="missing_load", london_date=due,
+                council=councils.get(row["client_id"]), client_id=row["client_id"],
+                provider=card[0] if card else None, account_id=card[1] if card else None,
+                amount_pence=int(row["amount_pence"]), difference_pence=-int(row["amount_pence"]), raised_for="finance",
+                explanation=(
+                    f"Scheduled load {row['reference']} of {pounds(int(row['amount_pence']))} for client {row['client_id']} "
+                    f"(card {last4(card[1]) if card else 'unknown'}) was due {due:%d/%m/%Y} and has not been seen in any "
+                    f"provider file {(run_day - due).days} days later. Check the council's payment run and bank statement."
+                ),
+            )
+        )
+    for s, dup in extra:
+        day = s["london_date"]
+        if not inside(day):
+            continue
+        etype = "duplicate_load" if dup else "unexpected_load"
+        who = f"client {s['client_id']}" if s.get("client_id") else "a card not in the cardholder register"
+        found.append(
+            ExceptionItem(
+                key=f"{etype}:{s['provider']}:{s['provider_txn_id']}", exception_type=etype, london_date=day,
+                council=s.get("council") or councils.get(s.get("client_id")), client_id=s.get("client_id"),
+                provider=s["provider"], account_id=s["account_id"], amount_pence=int(s["amount_pence"]),
+                difference_pence=int(s["amount_pence"]), raised_for="finance",
+                evidence=(f"{s['provider']}:{s['provider_txn_id']}",),
+                explanation=(
+                    f"Load {s['provider']}:{s['provider_txn_id']} of {pounds(int(s['amount_pence']))} onto card "
+                    f"{last4(s['account_id'])} ({who}) on {day:%d/%m/%Y}"
+                    + (f", reference {s['reference']}" if s.get("reference") else "")
+                    + (
+                        " repeats a scheduled load that another load already paid. Recover the duplicate from the card."
+                        if dup
+                        else " matches no scheduled load. Find who authorised it; add it to the schedule or recover it."
+                    )
+                ),
+            )
+        )
+    keys = [f.key for f in found]
+    assert len(keys) == len(set(keys)), "load exceptions must have distinct keys"
+    return found

@@ -1,0 +1,107 @@
+"""The DAGs load, have the expected shape, and stay thin (no heavy imports at parse time)."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import datetime as dt
+from pathlib import Path
+
+from careledger import airflow_runner
+from tests.dags.conftest import AIRFLOW_HOME
+
+DAGS_DIR = airflow_runner.DAGS_DIR
+
+EXPECTED_TASKS = {
+    "card_feeds_daily": {
+        "locate_drop", "load_council_extract", "list_provider_files", "ingest_file", "screen_day",
+        "mark_feed_A", "mark_feed_B", "mark_feed_C",
+    },
+    "reconciliation_nightly": {"reconcile", "write_report", "send_alerts"},
+    "clawback_weekly": {"councils_due", "compute_schedule", "approve"},
+    "contributions_weekly": {"councils_due", "check_contributions"},
+}
+HEAVY_MODULES = ("polars", "great_expectations", "sqlalchemy", "ledger", "feeds", "screening", "reconciliation",
+                 "reports", "clawback", "simulator", "psycopg", "pandas")
+
+
+def test_dagbag_has_no_import_errors_and_the_expected_tasks(dags):
+    # Goal: every DAG file parses (load_dags raises on any import error) with exactly these tasks.
+    assert set(dags) == set(EXPECTED_TASKS)
+    for dag_id, tasks in EXPECTED_TASKS.items():
+        assert set(dags[dag_id].task_dict) == tasks, dag_id
+
+
+def test_dag_files_import_nothing_heavy_at_top_level():
+    # Goal: parsing a DAG file never imports polars, GX, the database layer or a library area.
+    for path in sorted(DAGS_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # top level only; task bodies may import what they need
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                assert name.split(".")[0] not in HEAVY_MODULES, f"{path.name} imports {name} at top level"
+
+
+def test_every_dag_takes_an_explicit_day_and_mails_finance_on_failure(dags):
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    for dag_id, dag in dags.items():
+        assert "day" in dag.params, dag_id
+        assert dag.params["day"] is None, f"{dag_id}: day must default to empty (derived from the run)"
+        assert dag.catchup is False
+        assert str(dag.timezone) in ("Europe/London", "Timezone('Europe/London')"), (dag_id, dag.timezone)
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
+            notifiers = [cb for cb in callbacks if isinstance(cb, SmtpNotifier)]
+            assert notifiers, f"{dag_id}.{task.task_id} has no SMTP failure notifier"
+            assert notifiers[0].to == "finance@localhost"
+
+
+def test_schedules(dags):
+    from airflow.sdk import AssetOrTimeSchedule
+
+    recon = dags["reconciliation_nightly"]
+    assert isinstance(recon.timetable, AssetOrTimeSchedule)
+    assert {a.name for a in recon.timetable.asset_condition.objects} == {"careledger_feed_A", "careledger_feed_B", "careledger_feed_C"}
+    feeds = dags["card_feeds_daily"]
+    outlets = {t.task_id: [a.name for a in t.outlets] for t in feeds.tasks if t.outlets}
+    assert outlets == {f"mark_feed_{p}": [f"careledger_feed_{p}"] for p in "ABC"}
+    # The deadline alert: finance hears if the nightly run is not done two hours after it was queued.
+    deadlines = recon.deadline if isinstance(recon.deadline, list) else [recon.deadline]
+    assert len(deadlines) == 1 and deadlines[0].interval == dt.timedelta(hours=2)
+    assert deadlines[0].callback.path.endswith("SmtpNotifier")
+    # Approval is a Param that defaults to "no": the schedule is computed, never issued on its own.
+    claw = dags["clawback_weekly"]
+    assert claw.params["approve"] is False and claw.params["approved_by"] == ""
+
+
+def test_logical_dates_match_the_schedules():
+    # The 02:00 London run on 30 March (BST) loads 29 March; in winter 02:00 London is 02:00 UTC.
+    assert airflow_runner.logical_date_for("card_feeds_daily", dt.date(2026, 3, 29)) == dt.datetime(2026, 3, 30, 1, 0, tzinfo=dt.UTC)
+    assert airflow_runner.logical_date_for("card_feeds_daily", dt.date(2026, 1, 5)) == dt.datetime(2026, 1, 6, 2, 0, tzinfo=dt.UTC)
+    assert airflow_runner.logical_date_for("clawback_weekly", dt.date(2026, 1, 7)) == dt.datetime(2026, 1, 7, 7, 0, tzinfo=dt.UTC)
+
+
+def test_airflow_cfg_in_the_repository():
+    # Goal: the committed configuration says what the README promises.
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(airflow_runner.AIRFLOW_CFG)
+    assert cfg["core"]["dags_folder"] == "${CARELEDGER_ROOT}/dags"
+    assert cfg["core"]["load_examples"] == "False"
+    assert cfg["core"]["executor"] == "LocalExecutor"
+    assert cfg["core"]["default_timezone"] == "Europe/London"
+    assert cfg["database"]["sql_alchemy_conn"].startswith("sqlite:///")
+
+
+def test_airflow_reads_the_repository_cfg(dags):
+    # Goal: the running Airflow resolved our file (not a default one) and points at dags/.
+    from airflow.configuration import conf
+
+    assert Path(conf.get("core", "dags_folder")) == DAGS_DIR
+    assert conf.getboolean("core", "load_examples") is False
+    assert conf.get("core", "default_timezone") == "Europe/London"
+    assert conf.get("database", "sql_alchemy_conn") == f"sqlite:///{AIRFLOW_HOME}/airflow.db"
