@@ -222,7 +222,11 @@ def shell_exports(airflow_home: Path | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``env``: print the exports; ``standalone``: run ``airflow standalone`` with this configuration."""
+    """``env``: print the exports; ``standalone``: ``airflow standalone`` with this configuration;
+    ``run DAG_ID YYYY-MM-DD [CONF_JSON] [--executor]``: one dag.test() run, result as JSON on stdout
+    (``--executor`` sends the tasks to the configured executor, e.g. Celery workers)."""
+    import json
+
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "env"
     if command == "env":
@@ -232,7 +236,17 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, **airflow_env()}
         airflow = str(Path(sys.executable).with_name("airflow"))
         return subprocess.call([airflow, "standalone"], env=env)
-    print("usage: python -m careledger.airflow_runner [env|standalone]", file=sys.stderr)
+    if command == "run" and len(args) >= 3:
+        use_executor = "--executor" in args
+        rest = [a for a in args[1:] if a != "--executor"]
+        configure()
+        conf = json.loads(rest[2]) if len(rest) > 2 else {}
+        result = run_dag(rest[0], dt.date.fromisoformat(rest[1]), conf, use_executor=use_executor)
+        print("RUN-RESULT " + json.dumps({"dag_id": result.dag_id, "day": str(result.day), "state": result.state,
+                                          "seconds": result.seconds, "task_states": result.task_states}))
+        return 0 if result.ok else 1
+    print("usage: python -m careledger.airflow_runner [env|standalone|run DAG_ID DAY [CONF_JSON] [--executor]]",
+          file=sys.stderr)
     return 2
 
 
@@ -255,8 +269,9 @@ class CeleryStack:
         self.home = Path(airflow_home)
         self.api_port = api_port
         self.workers = workers
+        inherited = {k: v for k, v in os.environ.items() if k != "AIRFLOW__LOGGING__LOGGING_LEVEL"}
         self.env = {
-            **os.environ,
+            **inherited,
             **airflow_env(self.home, metadata_url=metadata_url, executor="CeleryExecutor"),
             **celery_settings(api_port, broker_url, result_backend),
         }
@@ -267,7 +282,8 @@ class CeleryStack:
         logs = self.home / "stack-logs"
         logs.mkdir(parents=True, exist_ok=True)
         specs = [("api-server", [airflow, "api-server", "--port", str(self.api_port)])]
-        specs += [(f"worker{i}", [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"careledger-w{i}@%h"])
+        specs += [(f"worker{i}", [airflow, "celery", "worker", "--concurrency", "1", "--skip-serve-logs",
+                                   "--celery-hostname", f"careledger-w{i}@%h"])
                   for i in range(1, self.workers + 1)]
         for name, cmd in specs:
             out = (logs / f"{name}.log").open("w")

@@ -132,18 +132,22 @@ def statement(
     date_to: Annotated[str, typer.Option("--to", help="Last London day, YYYY-MM-DD")],
     db: DbOpt = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the statement as CSV here")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Also write the statement as HTML here")] = None,
+    xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Also write the statement as XLSX here")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write CSV, HTML and XLSX into this folder")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """A client's statement of account for a period (opening balance, every item, closing balance)."""
     from ledger.queries import statement as q
+    from reports import statements as w
 
     with _engine(db).connect() as conn:
         st = q(conn, client, dt.date.fromisoformat(date_from), dt.date.fromisoformat(date_to))
-    if csv_out:
-        from reports.statements import write_statement_csv
-
-        write_statement_csv(st, csv_out)
-        err.print(f"Statement written to {csv_out}")
+    written = [f(st, p) for f, p in ((w.write_statement_csv, csv_out), (w.write_statement_html, html_out),
+                                     (w.write_statement_xlsx, xlsx_out)) if p]
+    written += list(w.write_statement(st, out_dir).values()) if out_dir else []
+    for path in written:
+        err.print(f"Statement written to {path}")
     if json_out:
         typer.echo(
             json.dumps(

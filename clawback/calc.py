@@ -314,6 +314,8 @@ class ContributionWeek:
     consecutive_missed_weeks: int
     first_missed_week_start: dt.date | None
     arrears_since: dt.date | None  # Monday of the first week of the current run in arrears
+    short: bool = False  # less than due arrived (nothing, or part) and the person is in arrears
+    consecutive_short_weeks: int = 0
 
     @property
     def week_difference_pence(self) -> int:
@@ -324,15 +326,18 @@ def contribution_series(weeks: Sequence[tuple[dt.date, int, int]]) -> list[Contr
     """Running position week by week from (Monday, expected, received), oldest first.
 
     A week is *missed* when something was due, nothing arrived, and the person is not in credit at
-    the end of it (someone who paid four weeks ahead has not missed the next three).
+    the end of it (someone who paid four weeks ahead has not missed the next three). It is *short*
+    when less than was due arrived (nothing, or part) and the person is in arrears at its end.
     """
     out: list[ContributionWeek] = []
     position = 0  # cumulative received - expected
-    streak, streak_start, arrears_since = 0, None, None
+    streak, streak_start, arrears_since, short_streak = 0, None, None, 0
     for monday, expected, received in weeks:
         assert expected >= 0 and received >= 0
         position += received - expected
         missed = expected > 0 and received == 0 and position < 0
+        short = expected > 0 and received < expected and position < 0
+        short_streak = short_streak + 1 if short else 0
         if missed:
             streak += 1
             streak_start = streak_start or monday
@@ -350,6 +355,8 @@ def contribution_series(weeks: Sequence[tuple[dt.date, int, int]]) -> list[Contr
                 consecutive_missed_weeks=streak,
                 first_missed_week_start=streak_start,
                 arrears_since=arrears_since,
+                short=short,
+                consecutive_short_weeks=short_streak,
             )
         )
     return out
@@ -358,15 +365,20 @@ def contribution_series(weeks: Sequence[tuple[dt.date, int, int]]) -> list[Contr
 def arrears_exception_due(week: ContributionWeek, *, missed_weeks_threshold: int, weekly_amount_pence: int) -> str | None:
     """Why a finance exception is due for this week's position, or None.
 
-    After N consecutive missed weeks (``contribution_missed_weeks``), or when the arrears reach N
-    weeks' worth of the current contribution (someone paying short every week owes as much in the
-    end as someone who stopped).
+    After N consecutive missed weeks (``contribution_missed_weeks``); after N consecutive weeks
+    paid short (a reassessed contribution the standing order was never changed for); or when the
+    arrears reach N weeks' worth of the current contribution however they built up.
     """
     n = missed_weeks_threshold
     if week.consecutive_missed_weeks >= n:
         return (
             f"{week.consecutive_missed_weeks} consecutive weeks with no contribution received "
             f"(threshold {n}); arrears {pounds_text(week.arrears_pence)}"
+        )
+    if week.consecutive_short_weeks >= n:
+        return (
+            f"{week.consecutive_short_weeks} consecutive weeks paid less than due (threshold {n}); "
+            f"arrears {pounds_text(week.arrears_pence)}"
         )
     if weekly_amount_pence > 0 and week.arrears_pence >= n * weekly_amount_pence:
         return (

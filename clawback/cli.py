@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             )
             share = c["scheduled_share_of_week_loads"]
             console.print(
-                f"  loads this week {pounds(c['loads_week_pence'])}; scheduled share "
+                f"  loads in the 7 days to {c['as_of']} {pounds(c['loads_week_pence'])}; scheduled share "
                 f"{'n/a' if share is None else f'{share:.1%}'}; unloads posted this week {pounds(c['recovered_week_pence'])}"
             )
             m = c["unload_matching"]

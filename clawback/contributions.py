@@ -34,19 +34,23 @@ LOOKBACK_WEEKS = 104  # bound on history read per run: two years of weekly posit
 MONEY_IN_KINDS = ("contribution", "other_money_in")
 STORED_FIELDS = (
     "council", "week_start", "contribution_model", "expected_pence", "received_pence", "week_difference_pence",
-    "arrears_pence", "overpaid_pence", "missed", "consecutive_missed_weeks", "first_missed_week_start", "matched_txn_ids",
+    "arrears_pence", "overpaid_pence", "missed", "consecutive_missed_weeks", "first_missed_week_start",
+    "consecutive_short_weeks", "matched_txn_ids",
 )
 
 
-def first_seen_days(conn: Connection) -> dict[tuple[str, str], dt.date]:
-    """(provider, account) -> the first London day the system knows the card's money for."""
+def first_seen_days(conn: Connection, window_start: dt.date) -> dict[tuple[str, str], dt.date]:
+    """(provider, account) -> the first London day the system knows the card's money for, no earlier
+    than ``window_start`` (the look-back bound: the scan never grows with older history)."""
     out: dict[tuple[str, str], dt.date] = {}
     queries = (
         "SELECT provider, account_id, balance_date FROM card_take_ons",
-        "SELECT provider, account_id, min(london_date) FROM transactions GROUP BY provider, account_id",
+        "SELECT provider, account_id, min(london_date) FROM transactions WHERE london_date >= :w"
+        " GROUP BY provider, account_id",
     )
     for sql in queries:
-        frame = _frame(conn.execute(text(sql)).all(), {"provider": pl.Utf8, "account_id": pl.Utf8, "day": pl.Date})
+        rows = conn.execute(text(sql), {"w": window_start}).all()
+        frame = _frame(rows, {"provider": pl.Utf8, "account_id": pl.Utf8, "day": pl.Date})
         for p, a, d in frame.iter_rows():
             if d is not None and ((p, a) not in out or d < out[(p, a)]):
                 out[(p, a)] = d
@@ -95,8 +99,13 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
         if council is not None and council not in ref.councils:
             raise ValueError(f"unknown council {council!r}; councils in the reference data: {', '.join(sorted(ref.councils))}")
         holders = _contribution_frames(ref, council)
-        first_seen = first_seen_days(conn)
         window_start = monday - dt.timedelta(weeks=LOOKBACK_WEEKS - 1)
+        first_seen = first_seen_days(conn, window_start)
+        # Nothing is due after a person has died: their contributions end on that day.
+        died = {
+            c: d for c, d in ref.client_events.filter(pl.col("event") == "deceased")
+            .group_by("client_id").agg(pl.col("date").min()).iter_rows()
+        }
         money_in = load_transactions(conn, window_start - dt.timedelta(days=7), sunday, statuses=("settled",), kinds=MONEY_IN_KINDS)
         items_by_client: dict[str, list[calc.MoneyIn]] = {}
         for r in money_in.iter_rows(named=True):
@@ -136,7 +145,8 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
             items = [i for i in items_by_client.get(client, []) if i.day >= first_monday]
             series, evidence = client_weeks(
                 rates=rates, references=refs_by_client.get(client, []), items=items,
-                first_monday=first_monday, last_monday=monday, opened=opened, closed=h["closed"],
+                first_monday=first_monday, last_monday=monday, opened=opened,
+                closed=min((d for d in (h["closed"], died.get(client)) if d), default=None),
             )
             this = series[-1]
             row = {
@@ -146,6 +156,7 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
                 "arrears_pence": this.arrears_pence, "overpaid_pence": this.overpaid_pence, "missed": this.missed,
                 "consecutive_missed_weeks": this.consecutive_missed_weeks,
                 "first_missed_week_start": this.first_missed_week_start,
+                "consecutive_short_weeks": this.consecutive_short_weeks,
                 "matched_txn_ids": " ".join(evidence.get(monday, [])) or None,
             }
             rows_by_council.setdefault(name, []).append(row)
@@ -234,7 +245,7 @@ def _hand_over(conn: Connection, findings: list[Finding], run_day: dt.date) -> d
     Imported lazily: screening is written alongside this module. When it is not there the findings
     are returned in the summary instead, and the summary says they were not recorded.
     """
-    out: dict = {"count": len(findings)}
+    out: dict = {"count": len(findings), "client_ids": sorted({f.client_id for f in findings})}
     try:
         record = importlib.import_module("screening.run").record_findings
     except (ImportError, AttributeError) as exc:

@@ -248,17 +248,18 @@ def _line(client_id: str, card: tuple[str, str], position: calc.CardPosition) ->
     }
 
 
-def recovery_figures(conn: Connection, council: str, iso_week: str) -> dict[str, int]:
-    """Loads and unloads posted for the council in the week and to its end, from the ledger."""
-    monday, sunday = calc.week_bounds(iso_week)
+def recovery_figures(conn: Connection, council: str, as_of: dt.date) -> dict[str, int]:
+    """Loads and unloads posted for the council in the 7 days ending ``as_of`` and up to it, from the
+    ledger. The window ends where the schedule's balances are read, so the figures are complete
+    when the run is made and the same on every re-run."""
     codes = [f"council:{council}:funding", f"council:{council}:recovered"]
 
     def at(day: dt.date) -> tuple[int, int]:
         b = dict(balances(conn, day, codes=codes).select("code", "balance_pence").iter_rows())
         return -int(b.get(codes[0], 0)), int(b.get(codes[1], 0))
 
-    loads_end, rec_end = at(sunday)
-    loads_start, rec_start = at(monday - dt.timedelta(days=1))
+    loads_end, rec_end = at(as_of)
+    loads_start, rec_start = at(as_of - dt.timedelta(days=7))
     return {
         "loads_week_pence": loads_end - loads_start,
         "loads_to_date_pence": loads_end,
@@ -346,10 +347,10 @@ def _xlsx_summary(run: dict, council: str, iso_week: str) -> dict:
         "Cards excluded": int(run["lines_excluded"]),
         "Total to recover (£)": int(run["total_to_recover_pence"]),
         "Client excess, refund or keep (£)": int(run["total_client_excess_pence"]),
-        "Loads this week (£)": int(run["loads_week_pence"]),
-        "Loads to date (£)": int(run["loads_to_date_pence"]),
-        "Unloads posted this week (£)": int(run["recovered_week_pence"]),
-        "Unloads posted to date (£)": int(run["recovered_to_date_pence"]),
+        "Loads, 7 days to as-of (£)": int(run["loads_week_pence"]),
+        "Loads to as-of (£)": int(run["loads_to_date_pence"]),
+        "Unloads posted, 7 days to as-of (£)": int(run["recovered_week_pence"]),
+        "Unloads posted to as-of (£)": int(run["recovered_to_date_pence"]),
     }
 
 
@@ -384,7 +385,7 @@ def compute_schedule(db_url: str | None, week: str, out_dir: Path, council: str 
                 changed = False
             else:
                 lines, info = compute_lines(conn, ref, policy, run_date)
-                figures = recovery_figures(conn, name, week)
+                figures = recovery_figures(conn, name, as_of)
                 content = _content_hash(lines, figures)
                 changed = existing is None or existing["content_hash"] != content
                 if changed:
@@ -492,7 +493,7 @@ def recovery_summary(db_url: str | None, week: str, council: str | None = None) 
         for policy in _policies(ref, council):
             name = policy.name
             run = _run_row(conn, run_id_for(name, week))
-            figures = recovery_figures(conn, name, week)
+            figures = recovery_figures(conn, name, policy.clawback_date(week) - dt.timedelta(days=1))
             scheduled_week = int(run["total_to_recover_pence"]) if run else 0
             sched_cum = scheduled_to_date(conn, name, week)
             out["councils"][name] = {

@@ -12,9 +12,9 @@ Pure: (transactions, ReferenceData) in, transactions out; no database, no clock.
      council load looks like; an A/B transfer from the funding account is a load too);
    - ``contribution`` when its reference matches one of the client's contributions.csv references
      tolerantly (case, spaces, punctuation, leading zeros, and one typo — see
-     ``reference_matches``), or its payer account paid a reference-matched contribution for the
-     same client in the same batch (a standing order keeps its account when the reference is
-     mistyped once);
+     ``reference_matches``), or its payer account paid a contribution for the same client before
+     (in this batch, or earlier: ``known_contributors``) — a standing order keeps its account when
+     its reference is mistyped;
    - otherwise ``other_money_in`` — money from someone else, a question for audit.
 3. Provider C has no unload type: a C payment out to the council's funding account is an
    ``unload`` (money returned to the council).
@@ -105,9 +105,12 @@ def _funding(ref: ReferenceData) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"council": pl.Utf8, "_fund_sort": pl.Utf8, "_fund_acct": pl.Utf8}, orient="row")
 
 
-def classify(txns: pl.DataFrame, ref: ReferenceData) -> pl.DataFrame:
+def classify(
+    txns: pl.DataFrame, ref: ReferenceData, known_contributors: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Fill owner and decide money-in kinds (module docstring); returns CANONICAL_SCHEMA rows in
-    the order given."""
+    the order given. ``known_contributors`` (client_id, payee_sort_code, payee_account_number):
+    payer accounts that paid contributions for a client before (``feeds.store.known_contributors``)."""
     if txns.height == 0:
         return conform(txns)
     df = _owners(txns.with_row_index("_row"), ref)
@@ -134,6 +137,8 @@ def classify(txns: pl.DataFrame, ref: ReferenceData) -> pl.DataFrame:
                 refs.setdefault(client, []).append(reference)
         matched: set[int] = set()
         payers: set[tuple[str, str, str]] = set()
+        if known_contributors is not None:
+            payers.update(known_contributors.select("client_id", "payee_sort_code", "payee_account_number").rows())
         rows = candidates.select("_row", "client_id", "reference", "payee_sort_code", "payee_account_number").rows()
         for row_id, client, reference, sort, acct in rows:
             if any(reference_matches(expected, reference) for expected in refs.get(client, ())):

@@ -595,7 +595,9 @@ def _ingest_one(
         if (seen := _already_registered(conn, sha)) is not None:
             return _skipped(fs, seen)
         if txns.height:
-            counts = store_and_post(conn, classify(txns, ref), ref, source=path.name)
+            money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
+            known = store.known_contributors(conn, money_in_cards) if money_in_cards else None
+            counts = store_and_post(conn, classify(txns, ref, known_contributors=known), ref, source=path.name)
             fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
             fs.conflicts = counts["conflicts"]
             if counts["conflict_rows"]:

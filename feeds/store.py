@@ -126,6 +126,26 @@ def load_transactions(
     return _frame(conn.execute(stmt, params).all(), schema)
 
 
+def known_contributors(conn: Connection, cards: list[tuple[str, str]]) -> pl.DataFrame:
+    """Payer accounts that have already paid a contribution onto these cards (provider, account_id):
+    (client_id, payee_sort_code, payee_account_number). ``feeds.classify`` counts a later payment
+    from the same account as a contribution even when its reference is mistyped beyond recognition."""
+    schema = {"client_id": pl.Utf8, "payee_sort_code": pl.Utf8, "payee_account_number": pl.Utf8}
+    rows: list[tuple] = []
+    stmt = text(
+        "SELECT DISTINCT client_id, payee_sort_code, payee_account_number FROM transactions"
+        " WHERE provider = :p AND account_id IN :accts AND kind = 'contribution'"
+        " AND payee_sort_code IS NOT NULL AND payee_account_number IS NOT NULL"
+    ).bindparams(bindparam("accts", expanding=True))
+    by_provider: dict[str, list[str]] = {}
+    for provider, account_id in cards:
+        by_provider.setdefault(provider, []).append(account_id)
+    for provider, accounts in by_provider.items():
+        for start in range(0, len(accounts), 5_000):  # bounded IN lists
+            rows.extend(conn.execute(stmt, {"p": provider, "accts": accounts[start : start + 5_000]}).all())
+    return _frame(rows, schema).unique()
+
+
 def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.DataFrame:
     """Pending authorisations still holding funds at the end of ``as_of``.
 
@@ -199,6 +219,7 @@ def load_provider_balances(conn: Connection, date_from: dt.date | None = None, d
 
 
 __all__ = [
+    "known_contributors",
     "load_provider_balances",
     "load_reference",
     "load_transactions",

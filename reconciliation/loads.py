@@ -20,8 +20,8 @@ with references on most loads the scores are far apart and the result is what a 
 Classification:
 - matched, amounts differ: ``wrong_amount_load``; matched, seen after due + tolerance: ``late_load``;
 - scheduled, not matched, due + tolerance has passed: ``missing_load`` (not yet due: nothing);
-- seen, not matched: ``duplicate_load`` when it would have matched a scheduled load that another
-  seen load already took, else ``unexpected_load``.
+- seen, not matched: ``duplicate_load`` when it repeats a scheduled load (same reference, or same card
+  and amount) that another seen load already took, else ``unexpected_load``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def match_loads(
             by_ref.setdefault(s["reference"].strip(), []).append(j)
         by_card.setdefault((s["provider"], s["account_id"]), []).append(j)
     pairs: list[tuple[tuple, int, int]] = []
-    eligible: dict[int, set[int]] = {}  # seen load -> scheduled rows it could be
+    eligible: dict[int, set[int]] = {}  # seen load -> scheduled rows it repeats (same reference, or same card and amount)
     for i, row in enumerate(sched):
         candidates: set[int] = set(by_ref.get((row["reference"] or "").strip(), []))
         for card in cards.get(row["client_id"], ()):
@@ -85,7 +85,8 @@ def match_loads(
                 continue
             score = 8 * same_ref + 4 * same_card + 2 * same_amount + 1 * in_window
             pairs.append(((-score, abs(lag), s["london_date"], s["provider_txn_id"], row["reference"]), i, j))
-            eligible.setdefault(j, set()).add(i)
+            if same_ref or (same_card and same_amount):
+                eligible.setdefault(j, set()).add(i)
     assert len(pairs) <= MAX_PAIRS, f"{len(pairs)} candidate load pairs exceed the bound {MAX_PAIRS}"
     pairs.sort()
     used_s: set[int] = set()
@@ -172,8 +173,8 @@ def load_exceptions(
                 amount_pence=int(row["amount_pence"]), difference_pence=-int(row["amount_pence"]), raised_for="finance",
                 explanation=(
                     f"Scheduled load {row['reference']} of {pounds(int(row['amount_pence']))} for client {row['client_id']} "
-                    f"(card {last4(card[1]) if card else 'unknown'}) was due {due:%d/%m/%Y} and has not been seen in any "
-                    f"provider file {(run_day - due).days} days later. Check the council's payment run and bank statement."
+                    f"(card {last4(card[1]) if card else 'unknown'}) was due {due:%d/%m/%Y} and had not been seen in any "
+                    f"provider file by the run of {run_day:%d/%m/%Y}. Check the council's payment run and bank statement."
                 ),
             )
         )

@@ -117,7 +117,11 @@ def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.Da
 
 # --- checks -----------------------------------------------------------------------------------
 def _feed_gaps(files: pl.DataFrame, providers: tuple[str, ...], day: dt.date, window_from: dt.date) -> dict[str, list[dt.date]]:
-    """Days in the window, on or before ``day`` and from the provider's first file on, with no loaded transactions file."""
+    """The day and the day before (from the provider's first file on) when they have no loaded transactions file.
+
+    Why only two days: a provider's next file carries what a missing day held (FEEDS.md: files overlap), so
+    an older gap no longer explains today's balance; a difference that persists is a difference.
+    """
     loaded = files.filter((pl.col("status") == "loaded") & (pl.col("file_kind") == "transactions"))
     out: dict[str, list[dt.date]] = {}
     for p in providers:
@@ -126,7 +130,7 @@ def _feed_gaps(files: pl.DataFrame, providers: tuple[str, ...], day: dt.date, wi
         if first is None:
             continue
         have = set(mine["feed_date"].to_list())
-        gaps = [d for d in _days(max(first, window_from), day) if d not in have]
+        gaps = [d for d in _days(max(first, window_from, day - dt.timedelta(days=1)), day) if d not in have]
         if gaps:
             out[p] = gaps
     return out
@@ -354,7 +358,8 @@ def reconcile_day(
             or [int(THRESHOLD_DEFAULTS["load_match_tolerance_days"])]
         )
         reach = window_from - dt.timedelta(days=tol_days + 1)
-        schedule = ref.load_schedule.filter(pl.col("due_date").is_between(reach, day)).select(
+        # Schedule rows due up to the tolerance after the day: a load may arrive a little early.
+        schedule = ref.load_schedule.filter(pl.col("due_date").is_between(reach, day + dt.timedelta(days=tol_days))).select(
             "client_id", "due_date", pl.col("amount_pence"), "reference"
         )
         seen = _txn_frame(

@@ -44,6 +44,14 @@ THRESHOLD_DEFAULTS: dict[str, Any] = {
     "velocity_count": 8,
     "velocity_window_minutes": 60,
     "case_cooldown_days": 14,
+    # screening additions (docs/screening.md)
+    "spike_min_history_weeks": 4,  # fewer observed baseline weeks than this: only the floor applies
+    "unusual_hours_window_days": 7,  # unusual_hours_min_count night-time card items within this many days
+    # per-client exceptions, keyed by client id (a council-level mapping: the council files have no per-client
+    # threshold column). allowed_mcc_by_client: {C001: ["5921", "gambling"]} (MCC codes or group names);
+    # client_thresholds: {C001: {drain_share: 0.95, dormant_days: 42}} (any screening parameter above).
+    "allowed_mcc_by_client": {},
+    "client_thresholds": {},
 }
 
 _KNOWN_KEYS = {

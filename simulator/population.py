@@ -62,6 +62,7 @@ class Population:
     clients: list[Client]
     start: dt.date
     days: int
+    seed: int = 0
     # planted provider-day file cases: (rule, provider, date)
     file_cases: list[tuple[str, str, dt.date]] = field(default_factory=list)
     # planted statement errors: (client, date, delta_pence)
@@ -199,14 +200,13 @@ def build_population(council_name: str, n_clients: int, start: dt.date, days: in
         c.closed_known = closed
         if model != "none":
             ref = f"CONTRIB {num}" if model == "net" else ""
-            c.contributions.append(ContributionRow(contribution, min(opened, start - 400 * DAY) if not new_joiner else opened,
-                                                   None, ref, known_from))
+            c.contributions.append(ContributionRow(contribution, opened, None, ref, known_from))
             if model == "net" and rng.random() < 0.04:
                 c.contrib_ref_habit = _mistype(ref, rng)
         _payees(c, rng, start, end, days)
         clients.append(c)
 
-    pop = Population(council, clients, start, days)
+    pop = Population(council, clients, start, days, seed)
     _background_events(pop, rng)
     if planted:
         _assign_plants(pop, rng)
@@ -312,15 +312,15 @@ def _background_events(pop: Population, rng: random.Random) -> None:
             c.plant_params["suspended"] = (s, e)
 
 
-def _eligible(c: Client) -> bool:
-    return c.plant is None and not c.events and c.closed is None and c.opened < c.known_from + DAY and not c.plant_params
+def _eligible(c: Client, start: dt.date) -> bool:
+    return c.plant is None and not c.events and c.closed is None and c.opened < start and not c.plant_params
 
 
 def _assign_plants(pop: Population, rng: random.Random) -> None:
     n = len(pop.clients)
     count = max(1, round(n * PLANT_RATE))
     start, days = pop.start, pop.days
-    pool = [c for c in pop.clients if _eligible(c)]
+    pool = [c for c in pop.clients if _eligible(c, start)]
     rng.shuffle(pool)
 
     def take(pred=lambda c: True) -> Client | None:

@@ -51,12 +51,15 @@ class ReadResult:
     incidents: list[Incident] = field(default_factory=list)
 
 
-NEXT_STEP = "nothing from this file was loaded; the other files carry on, and this one loads when a corrected copy arrives"
+NEXT_STEP = "Nothing from this file was loaded; the other files carry on, and this one loads when a corrected copy arrives"
 
 
 def refuse(path: Path | str, expected: str, found: str) -> FileRefused:
-    """A refusal in the house format: file, expected, found, what happens next."""
-    return FileRefused(f"{Path(path).name}: expected {expected}; found {found}. {NEXT_STEP}.")
+    """A refusal in the house format: file, expected, found, what happens next. ``found`` may quote
+    the file (a header line), so card numbers are masked here too: the message is stored."""
+    from feeds.readers.pan import mask_pans_in_text
+
+    return FileRefused(mask_pans_in_text(f"{Path(path).name}: expected {expected}; found {found}. {NEXT_STEP}."))
 
 
 def decode_bytes(raw: bytes, path: Path, *, allow_cp1252: bool) -> tuple[str, str]:
@@ -202,8 +205,13 @@ def in_file_repeats(df: pl.DataFrame, key: list[str], compare: list[str]) -> tup
     """
     if df.height == 0:
         return df, df.clear()
+    repeated = df.select(pl.struct(key).is_duplicated()).to_series()
+    if not repeated.any():  # the usual case: nothing to compare, stay vectorised and cheap
+        return df, df.clear()
     payload = pl.struct([pl.col(c) for c in compare if c in df.columns])
-    marked = df.with_columns(payload.n_unique().over(key).alias("_versions"))
+    marked = df.with_columns(
+        pl.when(repeated).then(payload.n_unique().over(key)).otherwise(1).alias("_versions")
+    )
     conflicts = marked.filter(pl.col("_versions") > 1).drop("_versions")
     kept = marked.filter(pl.col("_versions") == 1).drop("_versions").unique(key, keep="first", maintain_order=True)
     return kept, conflicts

@@ -83,6 +83,7 @@ STATE_STATUS: dict[str, str] = {"PENDING": "pending", "COMPLETION": "settled", "
 HOLD_REMOVERS = ("authorization.release", "authorization.reversal")
 CASH_MCCS = ("6010", "6011")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
+OFFSET_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"  # tolerated: "+00:00" instead of "Z" is the same instant
 
 
 def _mask_obj(obj, path: str, hits: list[tuple[str, str]]):
@@ -164,7 +165,7 @@ def parse_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFram
                 raise refuse(
                     path,
                     "one complete JSON object per line",
-                    f"the last line ({line_no}) cut off part-way ({reason}) and no final newline: the file is truncated",
+                    f"line {line_no}, the last, cut off part-way ({reason}) with no final newline: the file is truncated",
                 )
             keep.append(False)
             bad_rows.append({"source_line": line_no, "raw_text": raw, "reason": f"not a usable JSON event: {reason}"})
@@ -201,7 +202,7 @@ def _line_problem(raw: str) -> str | None:
     try:
         obj = json.loads(raw)
     except ValueError as exc:
-        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+        return f"invalid JSON: {exc.msg}, column {exc.colno}"
     if not isinstance(obj, dict):
         return f"a JSON {type(obj).__name__}, not an object"
     for key in OBJECT_FIELDS:
@@ -216,7 +217,10 @@ def read_events(path: Path) -> ReadResult:
     c = pl.col
     acc, cp = c("card_acceptor"), c("counterparty")
     ev = ev.with_columns(
-        c("created_time").str.strptime(pl.Datetime("us", "UTC"), CREATED_FORMAT, strict=False).alias("_at"),
+        pl.coalesce(
+            c("created_time").str.strptime(pl.Datetime("us", "UTC"), CREATED_FORMAT, strict=False),
+            c("created_time").str.strptime(pl.Datetime("us", "UTC"), OFFSET_FORMAT, strict=False),
+        ).alias("_at"),
         c("settlement_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias("_settled"),
         c("amount_minor").str.strip_chars().cast(pl.Int64, strict=False).alias("_pence"),
         c("balance_after_minor").cast(pl.Int64, strict=False).alias("_balance"),

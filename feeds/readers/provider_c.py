@@ -30,7 +30,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from feeds.readers.common import Incident, ReadResult, concat_quarantine, decode_bytes, in_file_repeats, refuse
+from feeds.readers.common import (
+    Incident,
+    ReadResult,
+    concat_quarantine,
+    decode_bytes,
+    in_file_repeats,
+    refuse,
+)
 from feeds.readers.pan import describe, mask_with_hits
 from feeds.readers.provider_a import conflict_reasons
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, conform
@@ -56,12 +63,35 @@ def _load_json(path: Path) -> dict:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text.rstrip()) - 1
+        truncated = _ends_part_way(text)
         what = "the document ends part-way (truncated)" if truncated else f"invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         raise refuse(path, "one complete Open Banking JSON document", what) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("Data"), dict):
         raise refuse(path, "an Open Banking response body with a 'Data' object", "no 'Data' object")
     return doc
+
+
+def _ends_part_way(text: str) -> bool:
+    """Does the JSON text stop inside a string or with brackets still open (and no mismatched
+    bracket before that)? That is a file cut off in transfer, as opposed to one written wrongly."""
+    stack: list[str] = []
+    in_string = escaped = False
+    pairs = {"}": "{", "]": "["}
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append(ch)
+        elif ch in "}]" and (not stack or stack.pop() != pairs[ch]):
+            return False  # a closing bracket that does not match: written wrongly, not cut off
+    return in_string or bool(stack)
 
 
 def _pence(amount: Any, where: str) -> int:

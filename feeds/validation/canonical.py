@@ -10,7 +10,9 @@ settled or released, possibly for another amount) and ingest keeps the latest st
 validation; B's stream is at-least-once, so an identical event can arrive twice. So:
   * the same key with identical details is a WARNING (it collapses to one on load);
   * the same key with different details (account, kind, amount, currency, related item) is an
-    ERROR on every later copy; the first copy stands, as ingest does for a conflict across files.
+    ERROR on every copy: we cannot tell which is right, so all are held for review (the readers'
+    own in-file repeat rule, feeds/readers/common.py ``in_file_repeats``, does the same; this check
+    is the independent second line and the record in Data Docs).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 # The columns GX sees: the required ones, what the repeat check compares, and two derived ones.
 PAYLOAD_COLUMNS: tuple[str, ...] = ("account_id", "kind", "amount_pence", "currency", "related_txn_id")
 REPEAT_KEY: tuple[str, ...] = ("provider", "provider_txn_id", "status")
-CONFLICT_COLUMN = "dq_conflicts_with_line"  # source_line of the first copy of a conflicting repeat
+CONFLICT_COLUMN = "dq_conflicting_lines"  # "2, 8": the lines of a key seen with different details
 UNREGISTERED_COLUMN = "dq_unregistered_account"  # "A:…2817" when the account is not in the register
 
 AMOUNT_LIMIT_PENCE = 5_000_000  # £50,000: no single direct-payment card item is anywhere near this
@@ -151,8 +153,10 @@ def canonical_checks() -> list[Check]:
             expectation=lambda: gxe.ExpectColumnValuesToNotBeInSet(
                 column="amount_pence", value_set=[0], row_condition=GXColumn("status") != "declined"
             ),
-            failing=lambda p: (pl.col("amount_pence") == 0) & (pl.col("status") != "declined"),
-            reason=lambda row, p: f"amount is zero on a {row['status']} item (only a declined item may be zero)",
+            # GX's row condition keeps rows whose status is null (null != "declined"): so does the twin
+            failing=lambda p: (pl.col("amount_pence") == 0) & pl.col("status").ne_missing("declined"),
+            reason=lambda row, p: f"amount is zero on a {row['status'] or 'status-less'} item "
+            "(only a declined item may be zero)",
         ),
         Check(
             name="london_date_in_window",
@@ -170,11 +174,11 @@ def canonical_checks() -> list[Check]:
             name="no_conflicting_repeat",
             level=ERROR,
             why="the same provider item in the same state twice with different details cannot both be true; "
-            "the first copy stands and the other is held for review",
+            "all copies are held for review",
             expectation=lambda: gxe.ExpectColumnValuesToBeNull(column=CONFLICT_COLUMN),
             failing=lambda p: pl.col(CONFLICT_COLUMN).is_not_null(),
             reason=lambda row, p: f"duplicate id: {row['provider']} item {row['provider_txn_id']} ({row['status']}) "
-            f"appears again with different details (first at line {row[CONFLICT_COLUMN]}); the first is kept",
+            f"appears with different details on lines {row[CONFLICT_COLUMN]} of this batch; all copies are held",
         ),
         Check(
             name="id_status_unique",
@@ -218,14 +222,13 @@ def prepare(txns: pl.DataFrame, known_accounts: set[tuple[str, str]]) -> pl.Data
         ]
     )
     key = list(REPEAT_KEY)
-    first_differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).first().over(key)) for c in PAYLOAD_COLUMNS])
+    versions = pl.struct(list(PAYLOAD_COLUMNS)).n_unique().over(key)
+    lines = pl.col("source_line").cast(pl.Utf8).fill_null("?").implode().over(key).list.join(", ")
     registered = pl.concat_str(["provider", "account_id"], separator="\x1f").is_in(
         [f"{p}\x1f{a}" for p, a in known_accounts]
     )
     frame = frame.with_columns(
-        pl.when(pl.col("provider_txn_id").is_not_null() & first_differs)
-        .then(pl.col("source_line").first().over(key))
-        .otherwise(None)
+        pl.when(pl.col("provider_txn_id").is_not_null() & (versions > 1)).then(lines).otherwise(None)
         .alias(CONFLICT_COLUMN),
         pl.when(pl.col("account_id").is_not_null() & ~registered)
         .then(pl.lit("") + pl.col("provider").fill_null("?") + ":…" + pl.col("account_id").str.slice(-4))

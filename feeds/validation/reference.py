@@ -24,7 +24,7 @@ EXTRA_DATE_ORDER: tuple[tuple[str, str], ...] = (("opened", "closed"),)
 
 
 def _pounds(pence: int) -> str:
-    return f"£{pence / 100:,.2f}"
+    return f"{'-' if pence < 0 else ''}£{abs(pence) / 100:,.2f}"
 
 
 def date_pairs(spec: ReferenceFile) -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ class RunValidationStore:
     """Keeps every report of one run; ``finish`` writes results.json and builds Data Docs."""
 
     def __init__(self, root: Path, run_id: str) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # GX's file store needs an absolute path (the CLI default is relative)
         self.run_id = run_id
         self.dir = _free_dir(self.root, run_id)
         self.results_path = self.dir / "results.json"

@@ -81,6 +81,8 @@ def test_contribution_example(ex):
     got = rows if "expect" in ex else rows[-1:]
     assert got == [[_day(e[0]), _p(e[1]), _p(e[2]), _p(e[3]), _p(e[4]), e[5], e[6]] for e in expected]
     last = series[-1]
+    if "short_weeks_in_last_week" in ex:
+        assert last.consecutive_short_weeks == ex["short_weeks_in_last_week"]
     due = calc.arrears_exception_due(last, missed_weeks_threshold=ex["missed_weeks_threshold"], weekly_amount_pence=rate.weekly_amount_pence)
     assert (due is not None) == ex["exception_in_last_week"]
     stopped = last.first_missed_week_start if last.consecutive_missed_weeks >= ex["missed_weeks_threshold"] else None

@@ -10,7 +10,16 @@ import json
 import pytest
 
 from clawback import calc
-from clawback.instructions import Instruction, UnloadSeen, match_unloads, overdue, reference_for, render_a, render_b, render_c
+from clawback.instructions import (
+    Instruction,
+    UnloadSeen,
+    match_unloads,
+    overdue,
+    reference_for,
+    render_a,
+    render_b,
+    render_c,
+)
 
 D = dt.date
 
@@ -84,3 +93,31 @@ def test_matching_needs_card_amount_date_and_reference_where_given():
     assert match_unloads([ins], [wrong_ref, wrong_amount, too_early], set()) == {}
     assert match_unloads([ins], [good], {("A", "U1")}) == {}  # already used by another instruction
     assert overdue([ins], D(2026, 3, 14), 10) == [] and overdue([ins], D(2026, 3, 15), 10) == [ins]
+
+
+def test_schedule_files_xlsx_currency_autofilter_and_csv_bom(tmp_path):
+    import openpyxl
+
+    from clawback.schedule import COLUMNS, write_schedule
+
+    line = {
+        "client_id": "C1", "provider": "A", "account_id": "10442817", "balance_pence": 230_000, "council_part_pence": 230_000,
+        "client_part_pence": 0, "contingency_weeks": 6, "contingency_pence": 168_000, "commitments_pence": 24_000,
+        "holds_pence": 1_249, "surplus_pence": 36_751, "client_excess_pence": 0, "amount_to_recover_pence": 36_751,
+        "outcome": "recover", "reason": None,
+    }
+    other = {**line, "client_id": "C0", "account_id": "ct_19a0", "provider": "B", "amount_to_recover_pence": 0,
+             "outcome": "excluded", "reason": "open safeguarding case (case 1, drain_after_load, open)"}
+    paths = write_schedule([line, other], tmp_path, council="Test shire", iso_week="2026-W10", summary={"Total (£)": 36_751})
+    raw = paths["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == [h for h, _, _ in COLUMNS]
+    assert rows[1][0] == "C0" and rows[1][-1].startswith("open safeguarding case")  # sorted by client
+    assert rows[2][3] == "2300.00" and rows[2][12] == "367.51"
+    ws = openpyxl.load_workbook(paths["xlsx"])["Schedule"]
+    assert ws.auto_filter.ref == "A1:O3"
+    recover_col = [h for h, _, _ in COLUMNS].index("Amount to recover") + 1
+    cell = ws.cell(row=3, column=recover_col)
+    assert cell.value == 367.51 and "£" in cell.number_format
+    assert paths["xlsx"].name == "clawback_schedule_Test_shire_2026-W10.xlsx"

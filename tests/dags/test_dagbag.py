@@ -15,7 +15,7 @@ DAGS_DIR = airflow_runner.DAGS_DIR
 EXPECTED_TASKS = {
     "card_feeds_daily": {
         "locate_drop", "load_council_extract", "list_provider_files", "ingest_file", "screen_day",
-        "mark_feed_A", "mark_feed_B", "mark_feed_C",
+        "mark_feed_A", "mark_feed_B", "mark_feed_C", "day_complete",
     },
     "reconciliation_nightly": {"reconcile", "write_report", "send_alerts"},
     "clawback_weekly": {"councils_due", "compute_schedule", "approve"},

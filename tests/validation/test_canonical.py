@@ -84,13 +84,12 @@ def test_declined_items_may_be_zero_but_released_may_not():
     assert "released" in report.reasons_by_row[1]
 
 
-def test_duplicate_id_with_different_details_quarantines_the_later_copy():
-    frame = batch(txn(1), txn(2), txn(1, amount_pence=-9999, source_line=7), txn(3))
+def test_duplicate_id_with_different_details_quarantines_every_copy():
+    frame = batch(txn(1), txn(2), txn(1, amount_pence=-9999, source_line=7), txn(3), txn(1, source_line=9))
     report = _validate(frame)
-    assert report.bad_row_indices == {2}
-    assert report.reasons_by_row[2] == (
-        "duplicate id: A item A9000001 (settled) appears again with different details (first at line 2); the first is kept"
-    )
+    assert report.bad_row_indices == {0, 2, 4}
+    reason = "duplicate id: A item A9000001 (settled) appears with different details on lines 2, 7, 9 of this batch; all copies are held"
+    assert report.reasons_by_row == {0: reason, 2: reason, 4: reason}
     assert any("share 1 (provider, id, status) key" in w for w in report.warnings)
 
 
@@ -164,9 +163,10 @@ def _random_batch(seed: int, n: int = 300) -> pl.DataFrame:
         elif roll < 0.15:
             o["amount_pence"] = rnd.choice([0, 7_000_000, -5_000_001, None])
         elif roll < 0.18:
-            o["status"] = rnd.choice(["declined", "released", "pending", "weird"])
+            o["status"] = rnd.choice(["declined", "released", "pending", "weird", None])
+            o["amount_pence"] = rnd.choice([0, -100])
         elif roll < 0.21:
-            o["kind"] = rnd.choice(["fee", "junk"])
+            o["kind"] = rnd.choice(["fee", "junk", None])
         elif roll < 0.26:
             o["account_id"] = rnd.choice(["00001111", "10442817", None])
         line_id = rnd.randint(1, n // 3) if rnd.random() < 0.2 else i  # repeats, some with other details
@@ -174,7 +174,7 @@ def _random_batch(seed: int, n: int = 300) -> pl.DataFrame:
     return batch(*rows)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_gx_and_the_polars_twin_name_the_same_rows(seed, monkeypatch):
     frame = _random_batch(seed)
     params = {"window_start": FEED_DATE - dt.timedelta(days=10), "window_end": FEED_DATE + dt.timedelta(days=1)}
@@ -190,3 +190,16 @@ def test_gx_and_the_polars_twin_name_the_same_rows(seed, monkeypatch):
     assert big_path.bad_row_indices == report.bad_row_indices and report.bad_row_indices
     assert big_path.reasons_by_row == report.reasons_by_row
     assert big_path.warnings == report.warnings
+
+
+def test_null_edges_agree_between_gx_and_the_twin(monkeypatch):
+    # GX's row condition status != "declined" keeps a null status; the twin must too
+    frame = batch(txn(1, status=None, amount_pence=0), txn(2, amount_pence=None), txn(3, kind=None, currency=None))
+    report = _validate(frame)
+    assert report.reasons_by_row == {
+        0: "status is missing; amount is zero on a status-less item (only a declined item may be zero)",
+        1: "amount_pence is missing",
+        2: "kind is missing; currency is missing",
+    }
+    monkeypatch.setattr(canonical, "GX_COMPLETE_ROWS_MAX", 0)
+    assert _validate(frame).reasons_by_row == report.reasons_by_row

@@ -1,0 +1,265 @@
+"""Findings into cases and alerts; the case workflow a safeguarding lead works through.
+
+Why cases, not one alert per finding: a pattern often shows on several nights (a drain seen on the day
+of the load and again the next day). One open case per client and rule collects them: a finding within
+``case_cooldown_days`` of the case's latest finding adds its evidence to the case and raises no new
+alert; a later one (the same thing again, weeks on) is merged too but raises a fresh alert.
+
+Every change to a case is appended to ``case_events`` with who and when; rows there are never updated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from ledger.bulk import to_date
+from ledger.tables import REFERENCE_TABLES, ref_councils
+from schemas.council_policy import THRESHOLD_DEFAULTS, parse_councils
+from screening.findings import SEVERITIES, Finding
+from screening.rules import finding_key
+from screening.tables import alerts, case_events, safeguarding_cases, screening_findings, suppressions
+
+OPEN_STATUSES: tuple[str, ...] = ("open", "acknowledged", "referred")
+STATUSES: tuple[str, ...] = (*OPEN_STATUSES, "closed")
+OUTCOMES: tuple[str, ...] = ("confirmed", "false_positive", "no_action_needed")
+SYSTEM_ACTOR = "screening"
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "acknowledged": (("open",), "acknowledged"),
+    "referred": (("open", "acknowledged"), "referred"),
+    "closed": (("open", "acknowledged", "referred"), "closed"),
+}
+KEY_CHUNK = 500  # ids per IN (...) query: bounds statement size
+
+
+class CaseError(ValueError):
+    """A case change that the workflow does not allow; the message says why and what is allowed."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def key_hash(f: Finding) -> str:
+    return hashlib.sha256(finding_key(f).encode("utf-8")).hexdigest()
+
+
+def _chunks(values: list, size: int = KEY_CHUNK) -> Iterable[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _recipients(conn: Connection, clients: list[str]) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+    """(client -> safeguarding lead e-mail, council -> safeguarding mailbox, council -> cooldown days)."""
+    ch = REFERENCE_TABLES["cardholders.csv"]
+    leads: dict[str, str] = {}
+    for part in _chunks(clients):
+        for client, email in conn.execute(select(ch.c.client_id, ch.c.safeguarding_email).where(ch.c.client_id.in_(part))):
+            if email:
+                leads[client] = email.strip()
+    mailboxes, cooldowns = {}, {}
+    for (policy_yaml,) in conn.execute(select(ref_councils.c.policy_yaml)):
+        for name, policy in parse_councils(policy_yaml).items():
+            mailboxes[name] = policy.safeguarding_mailbox
+            cooldowns[name] = int(policy.threshold("case_cooldown_days"))
+    return leads, mailboxes, cooldowns
+
+
+def _max_severity(a: str, b: str) -> str:
+    return a if SEVERITIES.index(a) >= SEVERITIES.index(b) else b
+
+
+def _event(conn: Connection, case_id: int, action: str, *, actor: str = SYSTEM_ACTOR, from_status: str | None = None,
+           to_status: str | None = None, outcome: str | None = None, note: str | None = None,
+           finding_id: int | None = None, at: dt.datetime | None = None) -> None:
+    conn.execute(
+        case_events.insert().values(
+            case_id=case_id, at=at or _now(), actor=actor, action=action, from_status=from_status, to_status=to_status,
+            outcome=outcome, note=note, finding_id=finding_id,
+        )
+    )
+
+
+def record_findings(conn: Connection, findings: list[Finding], run_day: dt.date) -> dict[str, Any]:
+    """Record findings (idempotently) and turn them into cases and alerts, inside the caller's transaction.
+
+    Same finding twice (rule + client + date + evidence) -> nothing new. A finding for a client and rule
+    under an active suppression is kept, marked suppressed, and raises nothing.
+    """
+    summary = {"findings": len(findings), "new_findings": 0, "already_recorded": 0, "suppressed": 0,
+               "cases_opened": 0, "merged_into_open_case": 0, "alerts_raised": 0}
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        by_key.setdefault(key_hash(f), f)
+    keys = list(by_key)
+    existing: set[str] = set()
+    for part in _chunks(keys):
+        existing.update(r[0] for r in conn.execute(select(screening_findings.c.finding_key).where(screening_findings.c.finding_key.in_(part))))
+    summary["already_recorded"] = len(findings) - len([k for k in keys if k not in existing])
+    new = sorted(((k, f) for k, f in by_key.items() if k not in existing), key=lambda kf: (kf[1].london_date, kf[1].client_id, kf[1].rule, kf[0]))
+    if not new:
+        return summary
+    clients = sorted({f.client_id for _, f in new})
+    leads, mailboxes, cooldowns = _recipients(conn, clients)
+    supp: dict[tuple[str, str], list[tuple[int, dt.date]]] = {}
+    open_cases: dict[tuple[str, str], dict] = {}
+    for part in _chunks(clients):
+        for sid, client, rule, until in conn.execute(
+            select(suppressions.c.suppression_id, suppressions.c.client_id, suppressions.c.rule, suppressions.c.until_date).where(
+                suppressions.c.client_id.in_(part), suppressions.c.active
+            )
+        ):
+            supp.setdefault((client, rule), []).append((sid, to_date(until)))
+        for row in conn.execute(
+            select(safeguarding_cases).where(safeguarding_cases.c.client_id.in_(part), safeguarding_cases.c.status.in_(OPEN_STATUSES))
+        ).mappings():
+            open_cases[(row["client_id"], row["rule"])] = dict(row)
+    now = _now()
+    for key, f in new:
+        sid = next((s for s, until in supp.get((f.client_id, f.rule), []) if f.london_date <= until), None)
+        values = dict(
+            finding_key=key, rule=f.rule, council=f.council, client_id=f.client_id, london_date=f.london_date,
+            detected_on=dt.date.fromisoformat(f.details["detected_on"]) if f.details.get("detected_on") else None,
+            run_day=run_day, severity=f.severity, explanation=f.explanation, evidence=" ".join(f.evidence_txn_ids),
+            amount_pence=f.amount_pence, provider=f.provider, account_id=f.account_id, policy=f.policy, override=f.override,
+            details_json=json.dumps(f.details, default=str, sort_keys=True), created_at=now,
+        )
+        summary["new_findings"] += 1
+        if sid is not None:
+            conn.execute(screening_findings.insert().values(**values, suppressed_by=sid))
+            summary["suppressed"] += 1
+            continue
+        case = open_cases.get((f.client_id, f.rule))
+        cooldown = cooldowns.get(f.council, THRESHOLD_DEFAULTS["case_cooldown_days"])
+        raise_alert = True
+        if case is None:
+            case_id = conn.execute(
+                safeguarding_cases.insert().values(
+                    council=f.council, client_id=f.client_id, rule=f.rule, status="open", severity=f.severity,
+                    opened_on=f.london_date, last_finding_on=f.london_date, findings=1,
+                    evidence=" ".join(f.evidence_txn_ids), explanation=f.explanation, amount_pence=f.amount_pence,
+                    provider=f.provider, account_id=f.account_id, created_at=now, updated_at=now, updated_by=SYSTEM_ACTOR,
+                )
+            ).inserted_primary_key[0]
+            finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
+            _event(conn, case_id, "opened", to_status="open", note=f.explanation, finding_id=finding_id, at=now)
+            case = {"case_id": case_id, "status": "open", "severity": f.severity, "last_finding_on": f.london_date,
+                    "findings": 1, "evidence": " ".join(f.evidence_txn_ids), "amount_pence": f.amount_pence}
+            open_cases[(f.client_id, f.rule)] = case
+            summary["cases_opened"] += 1
+        else:
+            case_id = case["case_id"]
+            last = to_date(case["last_finding_on"])
+            raise_alert = (f.london_date - last).days > cooldown
+            evidence = case["evidence"].split() if case["evidence"] else []
+            evidence += [e for e in f.evidence_txn_ids if e not in set(evidence)]
+            amount = None if case["amount_pence"] is None and f.amount_pence is None else (case["amount_pence"] or 0) + (f.amount_pence or 0)
+            update = dict(
+                severity=_max_severity(case["severity"], f.severity), last_finding_on=max(last, f.london_date),
+                findings=case["findings"] + 1, evidence=" ".join(evidence), explanation=f.explanation, amount_pence=amount,
+                updated_at=now, updated_by=SYSTEM_ACTOR,
+            )
+            conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(**update))
+            case.update(update)
+            finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
+            _event(conn, case_id, "finding_added", note=f.explanation, finding_id=finding_id, at=now)
+            summary["merged_into_open_case"] += 1
+        if raise_alert:
+            recipient = leads.get(f.client_id) or mailboxes.get(f.council) or ""
+            conn.execute(
+                alerts.insert().values(
+                    case_id=case_id, finding_id=finding_id, council=f.council, client_id=f.client_id, rule=f.rule,
+                    severity=f.severity, recipient=recipient, status="pending", raised_on=run_day, created_at=now,
+                )
+            )
+            _event(conn, case_id, "alert_raised", note=f"alert to {recipient or '(no recipient configured)'}", finding_id=finding_id, at=now)
+            summary["alerts_raised"] += 1
+    return summary
+
+
+# --- workflow ------------------------------------------------------------------------------------
+def change_case(conn: Connection, case_id: int, action: str, *, actor: str, note: str | None = None,
+                outcome: str | None = None, on: dt.date | None = None) -> dict[str, Any]:
+    """Move a case along open -> acknowledged -> referred / closed, recording who, when and why."""
+    if action not in TRANSITIONS:
+        raise CaseError(f"unknown action {action!r}; allowed: {', '.join(TRANSITIONS)}")
+    if not actor:
+        raise CaseError("say who is making the change (--by)")
+    row = conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == case_id)).mappings().first()
+    if row is None:
+        raise CaseError(f"no case {case_id}")
+    allowed_from, to_status = TRANSITIONS[action]
+    if row["status"] not in allowed_from:
+        raise CaseError(f"case {case_id} is {row['status']}; it can be {action} only from {' or '.join(allowed_from)}")
+    if action == "closed":
+        if outcome not in OUTCOMES:
+            raise CaseError(f"closing a case needs an outcome: one of {', '.join(OUTCOMES)}")
+        if not note:
+            raise CaseError("closing a case needs a note saying what was found")
+    elif outcome is not None:
+        raise CaseError("an outcome is given only when closing")
+    now = _now()
+    values: dict[str, Any] = {"status": to_status, "updated_at": now, "updated_by": actor}
+    if note:
+        values["note"] = note
+    if action == "closed":
+        values.update(outcome=outcome, closed_on=on or now.date())
+    conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(**values))
+    _event(conn, case_id, action, actor=actor, from_status=row["status"], to_status=to_status, outcome=outcome, note=note, at=now)
+    return {"case_id": case_id, "from": row["status"], "to": to_status, "outcome": outcome}
+
+
+def suppress(conn: Connection, client_id: str, rule: str, until: dt.date, reason: str, *, actor: str) -> int:
+    """Record that findings for this client and rule, up to ``until``, raise no alert (they are still kept)."""
+    if not reason:
+        raise CaseError("a suppression needs a reason")
+    if not actor:
+        raise CaseError("say who is recording the suppression (--by)")
+    return int(
+        conn.execute(
+            suppressions.insert().values(client_id=client_id, rule=rule, until_date=until, reason=reason,
+                                         created_by=actor, created_at=_now(), active=True)
+        ).inserted_primary_key[0]
+    )
+
+
+def list_cases(conn: Connection, *, status: str | None = None, client_id: str | None = None, rule: str | None = None,
+               council: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
+    clauses = []
+    if status:
+        clauses.append(safeguarding_cases.c.status == status)
+    if open_only:
+        clauses.append(safeguarding_cases.c.status.in_(OPEN_STATUSES))
+    if client_id:
+        clauses.append(safeguarding_cases.c.client_id == client_id)
+    if rule:
+        clauses.append(safeguarding_cases.c.rule == rule)
+    if council:
+        clauses.append(safeguarding_cases.c.council == council)
+    q = select(safeguarding_cases)
+    if clauses:
+        q = q.where(and_(*clauses))
+    return [dict(r) for r in conn.execute(q.order_by(safeguarding_cases.c.case_id)).mappings()]
+
+
+def show_case(conn: Connection, case_id: int) -> dict[str, Any]:
+    row = conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == case_id)).mappings().first()
+    if row is None:
+        raise CaseError(f"no case {case_id}")
+    return {
+        "case": dict(row),
+        "events": [dict(r) for r in conn.execute(select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.event_id)).mappings()],
+        "findings": [
+            dict(r)
+            for r in conn.execute(
+                select(screening_findings).where(screening_findings.c.case_id == case_id).order_by(screening_findings.c.finding_id)
+            ).mappings()
+        ],
+        "alerts": [dict(r) for r in conn.execute(select(alerts).where(alerts.c.case_id == case_id).order_by(alerts.c.alert_id)).mappings()],
+    }
