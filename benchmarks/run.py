@@ -218,21 +218,12 @@ def run_floor(url: str, folder: Path) -> dict:
 
 def run_orm(url: str, folder: Path, rows: int = ORM_ROWS) -> dict:
     """The way a typical team would write it: one ORM object per row, added one by one."""
-    from sqlalchemy import BigInteger, Integer, String, text
-    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
 
+    from benchmarks.orm_baseline import Base
+    from benchmarks.orm_baseline import BenchRow as Row
     from ledger.db import get_engine
-
-    class Base(DeclarativeBase):
-        pass
-
-    class Row(Base):
-        __tablename__ = "bench_orm"
-        id: Mapped[int] = mapped_column(Integer, primary_key=True)
-        provider: Mapped[str] = mapped_column(String(1))
-        txn_id: Mapped[str] = mapped_column(String(64))
-        account_id: Mapped[str] = mapped_column(String(64))
-        amount_pence: Mapped[int] = mapped_column(BigInteger)
 
     engine = get_engine(url)
     Base.metadata.drop_all(engine)

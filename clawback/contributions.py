@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 from clawback import calc
 from clawback.tables import contribution_weeks
 from feeds.store import _frame, load_reference, load_transactions
-from ledger.db import get_engine
+from ledger.db import get_engine, take_ledger_lock
 from reconciliation.exceptions import ExceptionItem, sync_exceptions
 from schemas.reference import ReferenceData
 from screening.findings import Finding
@@ -95,6 +95,7 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
     engine = get_engine(db_url)
     summary: dict = {"week": week, "week_start": monday.isoformat(), "councils": {}, "clients": []}
     with engine.begin() as conn:
+        take_ledger_lock(conn)  # a consistent view of what has been posted; one writer of the week at a time
         ref = load_reference(conn)
         if council is not None and council not in ref.councils:
             raise ValueError(f"unknown council {council!r}; councils in the reference data: {', '.join(sorted(ref.councils))}")
@@ -200,7 +201,12 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
                         provider=h["provider"],
                         account_id=h["account_id"],
                         policy=f"{name} contribution_missed_weeks={n}",
-                        details={"week": week, "consecutive_missed_weeks": this.consecutive_missed_weeks},
+                        details={
+                            "week": week,
+                            "consecutive_missed_weeks": this.consecutive_missed_weeks,
+                            # the Sunday the run of missed weeks reached the threshold: stable week to week
+                            "detected_on": (this.first_missed_week_start + dt.timedelta(weeks=n - 1, days=6)).isoformat(),
+                        },
                     )
                 )
 

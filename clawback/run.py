@@ -37,7 +37,7 @@ from clawback.instructions import (
 from clawback.schedule import write_schedule
 from clawback.tables import clawback_instructions, clawback_lines, clawback_runs
 from feeds.store import load_reference, load_transactions, open_holds
-from ledger.db import get_engine
+from ledger.db import get_engine, take_ledger_lock
 from ledger.queries import balances, card_balances
 from reconciliation.exceptions import ExceptionItem, sync_exceptions
 from schemas.council_policy import CouncilPolicy
@@ -372,6 +372,8 @@ def compute_schedule(db_url: str | None, week: str, out_dir: Path, council: str 
     engine = get_engine(db_url)
     summary: dict = {"week": week, "councils": {}}
     with engine.begin() as conn:
+        # One consistent view of posted entries and holds, and one schedule writer at a time.
+        take_ledger_lock(conn)
         ref = load_reference(conn)
         for policy in _policies(ref, council):
             name = policy.name
@@ -427,6 +429,7 @@ def approve(db_url: str | None, week: str, out_dir: Path, approved_by: str, *, c
     engine = get_engine(db_url)
     summary: dict = {"week": week, "approved_by": approved_by, "councils": {}}
     with engine.begin() as conn:
+        take_ledger_lock(conn)
         ref = load_reference(conn)
         for policy in _policies(ref, council):
             name = policy.name
@@ -514,6 +517,7 @@ def match_unloads_for_day(db_url: str | None, day: dt.date) -> dict:
     exceptions, for every council, as of a London day (no schedule is computed)."""
     out: dict = {"day": day.isoformat(), "councils": {}}
     with get_engine(db_url).begin() as conn:
+        take_ledger_lock(conn)
         ref = load_reference(conn)
         for policy in _policies(ref, None):
             out["councils"][policy.name] = sync_unloads(conn, policy, day)

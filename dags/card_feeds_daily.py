@@ -21,6 +21,13 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 DAY_OFFSET = 1  # the 02:00 run on D+1 loads day D
 
 
+def _validation_root():
+    """Where GX results and Data Docs go (one folder per ingest run), or None with Param validate=false."""
+    from airflow.sdk import get_current_context
+
+    return c.out_dir() / "validation" if get_current_context()["params"].get("validate", True) else None
+
+
 @dag(
     dag_id="card_feeds_daily",
     schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/London"),
@@ -34,6 +41,7 @@ DAY_OFFSET = 1  # the 02:00 run on D+1 loads day D
             None, type=["null", "string"], title="Drops root",
             description="Folder holding one YYYYMMDD folder per day; empty = $CARELEDGER_DROPS_ROOT, else drops/",
         ),
+        "validate": Param(True, type="boolean", title="Run the GX data-quality checks and write Data Docs"),
     },
     tags=["careledger", "feeds"],
 )
@@ -65,8 +73,7 @@ def card_feeds_daily():
         ingest_drop = c.entry_point("feeds.ingest", "ingest_drop")
         day = c.run_day(DAY_OFFSET)
         summary = ingest_drop(
-            c.db_url(), Path(drop_dir), run_id=f"airflow-{day}-council", only_files=[],
-            validation_root=c.out_dir() / "validation",
+            c.db_url(), Path(drop_dir), run_id=f"airflow-{day}-council", only_files=[], validation_root=_validation_root(),
         )
         refused = [f for f in summary.files if f.status == "refused"]
         if refused:
@@ -103,8 +110,8 @@ def card_feeds_daily():
         day = c.run_day(DAY_OFFSET)
         db = c.db_url()
         summary = ingest_drop(
-            db, Path(drop_dir), run_id=f"airflow-{day}-{file_name}", only_files=[file_name],
-            validation_root=c.out_dir() / "validation", archive_root=c.out_dir() / "archive",
+            db, Path(drop_dir), run_id=f"airflow-{day}-{file_name}", only_files=[file_name], reference=False,
+            validation_root=_validation_root(), archive_root=c.out_dir() / "archive",
         )
         mine = [f for f in summary.files if f.file_name == file_name]
         assert len(mine) == 1, f"ingest_drop reported {len(mine)} results for {file_name}"

@@ -78,20 +78,12 @@ def reconciliation_nightly():
 
     @task
     def send_alerts() -> dict:
-        """Alerts not yet sent (screening and reconciliation); SMTP if configured, else .eml files in out/outbox."""
+        """Alerts not yet sent, each once; a copy of each as .eml in out/outbox, and by SMTP when configured
+        (CARELEDGER_SMTP_HOST, or the Airflow connection — screening.alerts.load_smtp_settings decides)."""
         send_pending_alerts = c.entry_point("screening.alerts", "send_pending_alerts")
-        return c.jsonable(send_pending_alerts(c.db_url(), smtp=_smtp_settings(), outbox_dir=c.out_dir() / "outbox"))
+        return c.jsonable(send_pending_alerts(c.db_url(), outbox_dir=c.out_dir() / "outbox"))
 
     reconcile() >> write_report() >> send_alerts()
-
-
-def _smtp_settings():
-    """SMTP for alerts when CARELEDGER_SMTP_HOST is set; otherwise None (alerts go to the outbox folder)."""
-    if not os.environ.get("CARELEDGER_SMTP_HOST"):
-        return None
-    settings = c.entry_point("screening.alerts", "SmtpSettings")
-    from_env = getattr(settings, "from_env", None)
-    return from_env() if from_env else None
 
 
 reconciliation_nightly()

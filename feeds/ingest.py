@@ -34,7 +34,7 @@ from ledger.posting_rules import (
     build_entries,
     entry_key,
     item_payload_hash,
-    take_on_entry,
+    take_on_entries,
 )
 from ledger.tables import feed_files
 from schemas.canonical import CANONICAL_SCHEMA
@@ -409,18 +409,14 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
     candidates = candidates.join(held, on=["provider", "account_id"], how="left").with_columns(
         (pl.col("closing_balance_pence") - pl.col("held_pence").fill_null(0)).alias("amount_pence")
     )
-    entries, postings, accounts = [], [], []
-    for r in candidates.filter(pl.col("amount_pence") != 0).iter_rows(named=True):
-        built = take_on_entry(
-            r["provider"], r["account_id"], r["council"], r["client_id"], r["balance_date"], r["amount_pence"], source_file
-        )
-        entries.append(built.entries)
-        postings.append(built.postings)
-        accounts.append(built.accounts)
     posted = 0
     entry_ids: dict[str, int] = {}
-    if entries:
-        result = post_entries(conn, pl.concat(entries), pl.concat(postings), pl.concat(accounts), source="take-on")
+    to_post = candidates.filter(pl.col("amount_pence") != 0).select(
+        "provider", "account_id", "council", "client_id", "balance_date", "amount_pence"
+    )
+    if to_post.height:
+        built = take_on_entries(list(to_post.iter_rows()), source_file)
+        result = post_entries(conn, built.entries, built.postings, built.accounts, source="take-on")
         posted, entry_ids = result.posted, result.entry_ids
     bulk_insert(
         conn,
@@ -453,9 +449,13 @@ def ingest_drop(
     archive_root: Path | None = None,
     progress: ProgressFn | None = None,
     only_files: list[str] | None = None,
+    reference: bool = True,
 ) -> IngestSummary:
     """Load every file of a drop folder. Council files first (they say whose cards these are), then
-    provider transactions, then balances, each file in its own transaction."""
+    provider transactions, then balances, each file in its own transaction.
+
+    ``reference=False`` leaves the folder's council extract alone and uses the stored one (Airflow's
+    per-file tasks: the extract is loaded once, by its own task, not re-read for every file)."""
     from feeds.readers import FileRefused, detect_file, read_reference
 
     drop_dir = Path(drop_dir)
@@ -471,7 +471,7 @@ def ingest_drop(
     ref_files = [p for p in sorted(drop_dir.iterdir()) if p.is_file() and detect_file(p) is None]
     with engine.begin() as conn:
         ref = store.load_reference(conn)
-    if any(p.name == "cardholders.csv" for p in ref_files):
+    if reference and any(p.name == "cardholders.csv" for p in ref_files):
         digest = hashlib.sha256(b"".join(sha256_of(p).encode() for p in ref_files)).hexdigest()
         fs = FileSummary("council reference extract", "council", "reference", "loaded")
         try:
@@ -491,7 +491,7 @@ def ingest_drop(
                     _register(conn, fs, digest, None, drop_dir, run_id, None)
                 else:
                     fs.status, fs.message = "skipped", "this council extract was already loaded"
-            if validation is not None:
+            if validation is not None and fs.status == "loaded":  # a skipped extract was validated when it loaded
                 from feeds.validation import validate_reference
 
                 for spec in _ref_specs():

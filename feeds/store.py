@@ -15,10 +15,12 @@ import yaml
 from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.bulk import bulk_insert
-from ledger.tables import REFERENCE_TABLES, provider_balances, ref_councils, transactions
+from ledger.tables import REFERENCE_TABLES, ref_councils, transactions
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
 from schemas.council_policy import parse_councils
 from schemas.reference import REFERENCE_FILES, ReferenceData
+
+KEYS_PER_DELETE = 5_000  # bound on the IN-list when superseding stored balances
 
 
 def _frame(rows: Iterable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -179,15 +181,15 @@ def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
     if balances.height == 0:
         return 0
     balances = balances.unique(["provider", "account_id", "balance_date"], keep="last", maintain_order=True)
-    keys = balances.select("provider", "account_id", "balance_date")
-    for provider, account_id, day in keys.iter_rows():
-        conn.execute(
-            provider_balances.delete().where(
-                (provider_balances.c.provider == provider)
-                & (provider_balances.c.account_id == account_id)
-                & (provider_balances.c.balance_date == day)
-            )
-        )
+    # Supersede: delete what is stored for these (provider, day, account), set-based per provider
+    # and day with bounded IN-lists, then insert the new rows in bulk.
+    stmt = text(
+        "DELETE FROM provider_balances WHERE provider = :p AND balance_date = :d AND account_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    for (provider, day), group in balances.group_by("provider", "balance_date", maintain_order=True):
+        ids = group["account_id"].to_list()
+        for start in range(0, len(ids), KEYS_PER_DELETE):
+            conn.execute(stmt, {"p": provider, "d": day, "ids": ids[start : start + KEYS_PER_DELETE]})
     now = dt.datetime.now(dt.UTC)
     bulk_insert(
         conn,

@@ -210,6 +210,7 @@ def reconcile_balances(
     candidates: pl.DataFrame,
     feed_gaps: dict[str, list[dt.date]] | None = None,
     tolerance_pence: int = 0,
+    reporting_providers: set[str] | None = None,
 ) -> list[ExceptionItem]:
     """Compare each card's ledger closing balance with the provider's for ``day``.
 
@@ -218,6 +219,7 @@ def reconcile_balances(
     - ``provider``: provider_balances of the day (provider, account_id, closing_balance_pence).
     - ``register``: cardholders (provider, account_id, client_id, council).
     - ``feed_gaps``: provider -> days on or before ``day`` with no transactions file loaded.
+    - ``reporting_providers``: providers that sent balances for the day (default: those in ``provider``).
 
     A card the ledger holds money for, of a provider that reported balances that day but not for this
     card, is compared against zero. Returns one ``balance_mismatch`` per card whose difference exceeds
@@ -227,7 +229,7 @@ def reconcile_balances(
     feed_gaps = feed_gaps or {}
     known = {(p, a): (c, co) for p, a, c, co in register.select("provider", "account_id", "client_id", "council").iter_rows()}
     prov = provider.filter(pl.col("balance_date") == day) if "balance_date" in provider.columns else provider
-    reporting = set(prov["provider"].unique().to_list())
+    reporting = reporting_providers if reporting_providers is not None else set(prov["provider"].unique().to_list())
     joined = prov.select("provider", "account_id", "closing_balance_pence").join(
         ledger.select("provider", "account_id", pl.col("balance_pence").alias("ledger_pence")),
         on=["provider", "account_id"],
@@ -323,7 +325,7 @@ def unknown_accounts(provider: pl.DataFrame, register: pl.DataFrame, first_seen:
                     f"Provider {r['provider']} reports card {last4(r['account_id'])} (balance {pounds(int(r['closing_balance_pence']))} "
                     f"on {r['balance_date']:%d/%m/%Y}, first seen {since:%d/%m/%Y}) but no client in the cardholder register "
                     f"has it. Its money is held in the ledger's suspense account suspense:{r['provider']}:{last4(r['account_id'])}. "
-                    "Add the card to cardholders.csv (its items then move to the client) or ask the provider whose it is."
+                    "Find out whose card it is (ask the provider), then add it to cardholders.csv or have the card closed."
                 ),
                 raised_for="finance",
                 provider=r["provider"],

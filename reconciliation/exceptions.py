@@ -73,14 +73,17 @@ def sync_exceptions(
     assert all(f.exception_type in scope_types for f in found), "found exceptions must be inside the check's scope"
     existing: dict[str, str] = {}
     manual: set[str] = set()
-    stmt = text("SELECT exception_key, status, resolution FROM exceptions WHERE exception_key IN :keys").bindparams(
+    noted: set[str] = set()  # a person has written a note: their "explained" stands
+    stmt = text("SELECT exception_key, status, resolution, note FROM exceptions WHERE exception_key IN :keys").bindparams(
         bindparam("keys", expanding=True)
     )
     for start in range(0, len(keys), 5000):
-        for key, status, resolution in conn.execute(stmt, {"keys": keys[start : start + 5000]}).all():
+        for key, status, resolution, note in conn.execute(stmt, {"keys": keys[start : start + 5000]}).all():
             existing[key] = status
             if status == "resolved" and resolution == "manual":
                 manual.add(key)
+            if note:
+                noted.add(key)
     new_rows = []
     for f in found:
         status = existing.get(f.key)
@@ -111,8 +114,9 @@ def sync_exceptions(
             )
             result.carried += 1
         else:
-            # Found again: still there. One closed automatically that reappears is reopened; one found
-            # with a likely cause this time moves from open to explained (never back: a person may have set it).
+            # Found again: still there. One closed automatically that reappears is reopened; otherwise its
+            # status follows what the check says now (open or explained), unless a person marked it
+            # explained with a note.
             conn.execute(
                 exceptions.update()
                 .where(exceptions.c.exception_key == f.key)
@@ -125,7 +129,7 @@ def sync_exceptions(
                     evidence=evidence,
                     status=("explained" if f.explained else "open")
                     if status == "resolved"
-                    else ("explained" if f.explained or status == "explained" else "open"),
+                    else ("explained" if f.explained or (status == "explained" and f.key in noted) else "open"),
                     resolution=None if status == "resolved" else exceptions.c.resolution,
                     resolved_on=None if status == "resolved" else exceptions.c.resolved_on,
                     updated_at=now,

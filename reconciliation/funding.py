@@ -7,7 +7,7 @@ postings, so they agree with the ledger by construction.
 
 - ``loaded_pence``: money that left the funding account onto cards (credits to ``council:<c>:funding``);
 - ``returned_pence``: loads that came back to the funding account (reversals of loads);
-- ``unloaded_pence``: money returned from cards (net credits to ``council:<c>:recovered``);
+- ``unloaded_pence``: money returned from cards (net debits to ``council:<c>:recovered``);
 - ``net_from_council_pence`` = loaded − returned − unloaded: the council's net outlay for the day.
 """
 
@@ -64,8 +64,10 @@ def summarise_funding(raw: pl.DataFrame, councils: list[str], days: list[dt.date
         (-pl.col("amount_pence").filter((pl.col("role") == "funding") & (pl.col("amount_pence") < 0)).sum()).alias("loaded_pence"),
         pl.col("postings").filter((pl.col("role") == "funding") & (pl.col("amount_pence") < 0)).sum().alias("loads"),
         pl.col("amount_pence").filter((pl.col("role") == "funding") & (pl.col("amount_pence") > 0)).sum().alias("returned_pence"),
-        (-pl.col("amount_pence").filter(pl.col("role") == "recovered").sum()).alias("unloaded_pence"),
-        pl.col("postings").filter((pl.col("role") == "recovered") & (pl.col("amount_pence") < 0)).sum().alias("unloads"),
+        # An unload debits the recovered account (posting_rules: the card's money moves to it), so unloads are
+        # its positive postings net of any reversal.
+        pl.col("amount_pence").filter(pl.col("role") == "recovered").sum().alias("unloaded_pence"),
+        pl.col("postings").filter((pl.col("role") == "recovered") & (pl.col("amount_pence") > 0)).sum().alias("unloads"),
     )
     out = grid.join(agg, on=["council", "london_date"], how="left").with_columns(
         pl.col(c).fill_null(0).cast(pl.Int64) for c in ("loaded_pence", "loads", "returned_pence", "unloaded_pence", "unloads")

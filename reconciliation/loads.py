@@ -12,7 +12,8 @@ money is scored —
 - same amount: +2;
 - seen within the date tolerance of the due date: +1;
 
-a pair needs the same reference, or the same card with the same amount or a date within tolerance.
+a pair needs the same reference, or the same card with the same amount or (once the row is due) a date
+within tolerance.
 Pairs are then taken greedily, best score first (ties: the closer date, then the earlier load), and
 each scheduled load matches at most one seen load and vice versa. Greedy is not a global optimum, but
 with references on most loads the scores are far apart and the result is what a person would pick.
@@ -81,7 +82,9 @@ def match_loads(
             same_amount = int(s["amount_pence"]) == int(row["amount_pence"])
             lag = (s["london_date"] - row["due_date"]).days
             in_window = -tolerance_days <= lag <= tolerance_days
-            if not _pair_ok(same_ref, same_card, same_amount, in_window):
+            # A weak pair (same card and date only) waits until the row is due: before then the row's own
+            # load, with its reference, is more likely still to come, and the early money is unexpected.
+            if not _pair_ok(same_ref, same_card, same_amount, in_window and row["due_date"] <= run_day):
                 continue
             score = 8 * same_ref + 4 * same_card + 2 * same_amount + 1 * in_window
             pairs.append(((-score, abs(lag), s["london_date"], s["provider_txn_id"], row["reference"]), i, j))

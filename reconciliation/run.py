@@ -32,6 +32,7 @@ from ledger.db import get_engine, take_ledger_lock
 from ledger.queries import card_balances
 from reconciliation.balances import (
     BALANCE_TYPES,
+    CANDIDATE_SCHEMA,
     UNKNOWN_TYPES,
     explanation_candidates,
     last4,
@@ -72,6 +73,34 @@ def _reconciled_days(conn: Connection, date_from: dt.date, date_to: dt.date) -> 
     return set(store._frame(rows, {"feed_date": pl.Date})["feed_date"].to_list())
 
 
+def _changes_since_last_run(conn: Connection, date_from: dt.date, date_to: dt.date) -> tuple[dt.date | None, set[dt.date]]:
+    """(earliest London day of a journal entry posted since the last reconcile run, or ``date_to + 1`` when none;
+    days of the window with a provider balance loaded since then). Before any run: (None, every day) — check all.
+
+    Why: a balance exception can only change when the ledger or the provider's figure for its day changes;
+    re-checking every open day each night would make a night's cost grow with the backlog of open exceptions.
+    """
+    row = conn.execute(
+        text("SELECT summary_json FROM runs WHERE command = :c ORDER BY finished_at DESC LIMIT 1"), {"c": RUN_COMMAND}
+    ).one_or_none()
+    if row is None or not row[0]:
+        return None, set()
+    last = json.loads(row[0])
+    if "max_entry_id" not in last or "finished_at" not in last:
+        return None, set()
+    first = conn.execute(
+        text("SELECT min(london_date) FROM journal_entries WHERE entry_id > :e"), {"e": int(last["max_entry_id"] or 0)}
+    ).scalar_one()
+    first_day = store._frame([(first,)], {"d": pl.Date})["d"][0] if first is not None else date_to + dt.timedelta(days=1)
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT balance_date FROM provider_balances WHERE balance_date >= :f AND balance_date <= :t AND loaded_at > :at"
+        ),
+        {"f": date_from, "t": date_to, "at": dt.datetime.fromisoformat(last["finished_at"])},
+    ).all()
+    return first_day, set(store._frame(rows, {"balance_date": pl.Date})["balance_date"].to_list())
+
+
 def _open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt.date, date_to: dt.date) -> set[dt.date]:
     stmt = text(
         "SELECT DISTINCT london_date FROM exceptions WHERE status IN ('open', 'explained') AND exception_type IN :t"
@@ -81,15 +110,27 @@ def _open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt
     return set(store._frame(rows, {"london_date": pl.Date})["london_date"].to_list())
 
 
-def _txn_frame(conn: Connection, sql: str, params: dict) -> pl.DataFrame:
-    schema = {
-        "provider": pl.Utf8, "provider_txn_id": pl.Utf8, "account_id": pl.Utf8, "client_id": pl.Utf8, "council": pl.Utf8,
-        "kind": pl.Utf8, "status": pl.Utf8, "amount_pence": pl.Int64, "london_date": pl.Date, "posted_date": pl.Date,
-        "occurred_at_utc": pl.Datetime("us", "UTC"), "reference": pl.Utf8, "balance_after_pence": pl.Int64,
-        "entry_id": pl.Int64, "hold_open": pl.Boolean, "payee_account_number": pl.Utf8,
-    }
-    cols = ", ".join(schema)
-    return store._frame(conn.execute(text(f"SELECT {cols} FROM transactions WHERE {sql}"), params).all(), schema)
+TXN_SCHEMA: dict[str, pl.DataType] = {
+    "provider": pl.Utf8, "provider_txn_id": pl.Utf8, "account_id": pl.Utf8, "client_id": pl.Utf8, "council": pl.Utf8,
+    "kind": pl.Utf8, "status": pl.Utf8, "amount_pence": pl.Int64, "london_date": pl.Date, "posted_date": pl.Date,
+    "occurred_at_utc": pl.Datetime("us", "UTC"), "reference": pl.Utf8, "balance_after_pence": pl.Int64,
+    "entry_id": pl.Int64, "hold_open": pl.Boolean, "payee_account_number": pl.Utf8,
+}
+ACCOUNTS_PER_LOOKUP = 2_000  # bound on the IN-list of cards per candidate query
+
+
+def _txn_frame(conn: Connection, sql: str, params: dict, *, accounts: list[str] | None = None) -> pl.DataFrame:
+    """Transactions matching ``sql`` (and, when given, only these account ids, looked up in bounded chunks)."""
+    cols = ", ".join(TXN_SCHEMA)
+    if accounts is None:
+        return store._frame(conn.execute(text(f"SELECT {cols} FROM transactions WHERE {sql}"), params).all(), TXN_SCHEMA)
+    stmt = text(f"SELECT {cols} FROM transactions WHERE account_id IN :accts AND {sql}").bindparams(
+        bindparam("accts", expanding=True)
+    )
+    rows: list = []
+    for start in range(0, len(accounts), ACCOUNTS_PER_LOOKUP):
+        rows.extend(conn.execute(stmt, {**params, "accts": accounts[start : start + ACCOUNTS_PER_LOOKUP]}).all())
+    return store._frame(rows, TXN_SCHEMA)
 
 
 def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
@@ -113,6 +154,37 @@ def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.Da
     return df.with_columns(pl.coalesce("feed_date", pl.col("created_at").dt.date()).alias("day")).filter(
         pl.col("day").is_between(date_from, date_to)
     )
+
+
+def _unregistered_balances(
+    conn: Connection, date_from: dt.date, date_to: dt.date, register: pl.DataFrame
+) -> tuple[pl.DataFrame, dict]:
+    """Latest provider balance in the window of each account the cardholder register does not know (reported
+    on ``date_to``, or already an open ``unknown_account`` exception), and the first day it was seen.
+
+    Bounded by the unknown accounts, not by cards × days: only their rows are read from the window.
+    """
+    today = store.load_provider_balances(conn, date_to, date_to).select("provider", "account_id")
+    open_rows = conn.execute(
+        text("SELECT provider, account_id FROM exceptions WHERE exception_type = 'unknown_account' AND status IN ('open', 'explained')")
+    ).all()
+    keys = pl.concat(
+        [today, pl.DataFrame(open_rows, schema={"provider": pl.Utf8, "account_id": pl.Utf8}, orient="row")]
+    ).unique().join(register.select("provider", "account_id"), on=["provider", "account_id"], how="anti")
+    schema = {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date, "closing_balance_pence": pl.Int64}
+    if keys.height == 0:
+        return pl.DataFrame(schema=schema), {}
+    stmt = text(
+        "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
+        " WHERE account_id IN :ids AND balance_date >= :f AND balance_date <= :t"
+    ).bindparams(bindparam("ids", expanding=True))
+    ids = keys["account_id"].unique().to_list()
+    rows: list = []
+    for start in range(0, len(ids), ACCOUNTS_PER_LOOKUP):
+        rows.extend(conn.execute(stmt, {"ids": ids[start : start + ACCOUNTS_PER_LOOKUP], "f": date_from, "t": date_to}).all())
+    df = store._frame(rows, schema).join(keys, on=["provider", "account_id"], how="semi")
+    first_seen = {(p, a): d for p, a, d in df.group_by("provider", "account_id").agg(pl.col("balance_date").min()).iter_rows()}
+    return df, first_seen
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -144,11 +216,22 @@ def _balance_day(
     provider = store.load_provider_balances(conn, day, day)
     if provider.height == 0:
         return []
+    # Explanations are looked for only on cards that differ: the night's cost follows the differences,
+    # not the number of cards or items.
+    first_pass = reconcile_balances(
+        day, ledger=ledger, provider=provider, register=register,
+        candidates=pl.DataFrame(schema=CANDIDATE_SCHEMA), tolerance_pence=tolerance_pence,
+    )
+    if not first_pass:
+        return []
+    differing = {(f.provider, f.account_id) for f in first_pass}
+    accounts = sorted({a for _, a in differing})
     oldest = day - dt.timedelta(days=LOOKBACK_DAYS)
     unposted = _txn_frame(
         conn,
         "status = 'settled' AND entry_id IS NULL AND london_date <= :d AND london_date >= :o",
         {"d": day, "o": oldest},
+        accounts=accounts,
     )
     unposted = unposted.filter(pl.coalesce("posted_date", "london_date") <= day)
     # Pending on the day in our feed: still pending now, or settled later than the day.
@@ -157,11 +240,13 @@ def _balance_day(
         "((status = 'pending' AND london_date > :h) OR (status = 'settled' AND posted_date > :d))"
         " AND london_date <= :d",
         {"d": day, "h": day - dt.timedelta(days=HOLD_EXPIRY_DAYS)},
+        accounts=accounts,
     )
     settled_day = _txn_frame(
         conn,
         "status = 'settled' AND entry_id IS NOT NULL AND ((posted_date = :d) OR (posted_date IS NULL AND london_date = :d))",
         {"d": day},
+        accounts=accounts,
     )
     prev_close = store.load_provider_balances(conn, day - dt.timedelta(days=1), day - dt.timedelta(days=1))
     settled_day = (
@@ -200,10 +285,12 @@ def _balance_day(
             "provider", "account_id", "provider_txn_id", "amount_pence", "balance_after_pence", "prev_balance_after_pence"
         ),
     )
+    keys = pl.DataFrame(sorted(differing), schema={"provider": pl.Utf8, "account_id": pl.Utf8}, orient="row")
     return reconcile_balances(
         day,
-        ledger=ledger,
-        provider=provider,
+        ledger=ledger.join(keys, on=["provider", "account_id"], how="semi"),
+        provider=provider.join(keys, on=["provider", "account_id"], how="semi"),
+        reporting_providers=set(provider["provider"].unique().to_list()),
         register=register,
         candidates=candidates,
         feed_gaps=_feed_gaps(files, providers, day, window_from),
@@ -338,7 +425,11 @@ def reconcile_day(
             )["balance_date"].to_list()
         )
         never_run = days_with_balances - _reconciled_days(conn, window_from, day)
-        recheck = _open_exception_days(conn, BALANCE_TYPES, window_from, day) | late_days | never_run | {day}
+        # Days with open balance exceptions are checked again only if something that moves their balance
+        # arrived since the last run: a posting booked on or before them, or a provider balance for them.
+        changed_from, balances_changed = _changes_since_last_run(conn, window_from, day)
+        open_days = {d for d in _open_exception_days(conn, BALANCE_TYPES, window_from, day) if changed_from is None or d >= changed_from}
+        recheck = open_days | balances_changed | late_days | never_run | {day}
         quarantine = _quarantine(conn, window_from, day)
         tolerance = {name: int(pol.threshold("balance_tolerance_pence")) for name, pol in ref.councils.items()}
         tol = min(tolerance.values()) if tolerance else int(THRESHOLD_DEFAULTS["balance_tolerance_pence"])
@@ -346,10 +437,7 @@ def reconcile_day(
         for d in checked:
             found = _balance_day(conn, d, register, files, expected_providers, window_from, quarantine, tol)
             _sync(conn, results, "balances", found, scope_types=BALANCE_TYPES, run_day=day, scope_date_from=d, scope_date_to=d)
-        pb = store.load_provider_balances(conn, window_from, day)
-        first_seen = {
-            (p, a): d for p, a, d in pb.group_by("provider", "account_id").agg(pl.col("balance_date").min()).iter_rows()
-        }
+        pb, first_seen = _unregistered_balances(conn, window_from, day, register)
         _sync(conn, results, "unknown_accounts", unknown_accounts(pb, register, first_seen), scope_types=UNKNOWN_TYPES, run_day=day)
 
         # 3. Loads.
@@ -408,6 +496,9 @@ def reconcile_day(
                 {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in funding.iter_rows(named=True)
             ],
             "seconds": round(time.perf_counter() - started, 3),
+            # What this run had seen, so the next run re-checks only days that changed since.
+            "max_entry_id": conn.execute(text("SELECT coalesce(max(entry_id), 0) FROM journal_entries")).scalar_one(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         }
         run_id = f"{RUN_COMMAND}-{day.isoformat()}"
         conn.execute(text("DELETE FROM runs WHERE run_id = :r"), {"r": run_id})

@@ -57,7 +57,7 @@ def spending_chart(categories: list[tuple[str, int]], title: str) -> str:
 def exceptions_chart(counts: dict[str, dict[str, int]], title: str) -> str:
     """Stacked horizontal bars: open exceptions by type, split by age bucket."""
     types = sorted(counts, key=lambda t: -sum(counts[t].values()))
-    fig, ax = plt.subplots(figsize=(6.5, max(2.2, 0.45 * len(types) + 1.2)))
+    fig, ax = plt.subplots(figsize=(5.0, max(2.2, 0.45 * len(types) + 1.2)))
     if not types:
         ax.text(0.5, 0.5, "No open exceptions", ha="center", va="center")
         ax.set_axis_off()
@@ -70,6 +70,7 @@ def exceptions_chart(counts: dict[str, dict[str, int]], title: str) -> str:
             left = [a + b for a, b in zip(left, values, strict=True)]
         for i, total in enumerate(left):
             ax.text(total, i, f" {total}", va="center", fontsize=10)
+        ax.tick_params(axis="y", labelsize=12)
         ax.legend(title="Open for", loc="lower right", fontsize=10, title_fontsize=10, frameon=False)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.spines[["top", "right"]].set_visible(False)

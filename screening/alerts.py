@@ -12,6 +12,7 @@ under Airflow from the connection ``smtp_default`` (host, port, login, password;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import smtplib
@@ -82,7 +83,12 @@ def load_smtp_settings() -> SmtpSettings | None:
     if settings is not None:
         return settings
     if os.environ.get("AIRFLOW_CTX_DAG_ID"):
-        return smtp_settings_from_airflow()
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return smtp_settings_from_airflow()
+        except AirflowNotFoundException:  # no smtp_default connection defined: outbox only
+            return None
     return None
 
 
@@ -123,9 +129,8 @@ def _evidence_rows(conn: Connection, evidence: list[str]) -> list[dict[str, Any]
 def compose_alert(alert: dict, case: dict, finding: dict, evidence_rows: list[dict], from_addr: str) -> EmailMessage:
     """The alert e-mail (pure): explanation, rule, policy, a short evidence table, how to respond."""
     msg = EmailMessage()
-    msg["Subject"] = (
-        f"[careledger] {alert['severity']} safeguarding alert: {alert['rule']} - client {alert['client_id']} (case {case['case_id']})"
-    )
+    # Short enough (< 78 characters for usual ids) that no mail system folds it.
+    msg["Subject"] = f"[careledger] {alert['severity']}: {alert['rule']}, client {alert['client_id']}, case {case['case_id']}"
     msg["From"] = from_addr
     msg["To"] = alert["recipient"]
     msg["Message-ID"] = make_msgid(domain="careledger.local")
@@ -226,8 +231,6 @@ def send_pending_alerts(db_url: str | None, smtp: SmtpSettings | None = None, ou
                 _event(conn, case["case_id"], "alert_sent", note=f"e-mailed {alert['recipient']} via {via}", finding_id=alert["finding_id"])
     finally:
         if client is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException):
                 client.quit()
-            except smtplib.SMTPException:
-                pass
     return summary

@@ -1,12 +1,15 @@
 """Measure screening against the simulator's planted cases: recall and precision per rule.
 
-Matching: a finding matches a planted case with the same rule and client whose date is within
-``tolerance_days`` of the finding's date. Findings are counted once per (rule, client, date): several
-nights' findings about one pattern are one finding here. Recall = planted cases matched / planted cases;
+Matching: a finding matches a planted case with the same rule and client whose date falls between the
+finding's first day (``london_date``) and the day it was detected (``detected_on``), give or take
+``tolerance_days``: a pattern spans days, and which of them a planted case names (its first day, or the
+day the threshold was crossed) is the simulator's convention. Findings are counted once per (rule,
+client, date): several nights' findings about one pattern are one finding here. Recall = planted cases matched / planted cases;
 precision = findings matching some planted case / findings. A finding with no planted case is a false
 positive, whatever it is.
 
-Only rules this area raises are scored (the simulator's ground truth also holds finance and file cases).
+Only rules this area raises are scored (the simulator's ground truth also holds finance and file cases);
+contributions_stopped, handed over by the contributions module, is scored when any such finding was recorded.
 """
 
 from __future__ import annotations
@@ -23,44 +26,47 @@ from ledger.db import get_engine
 from screening.rules import EXTERNAL_RULES, RULE_NAMES
 from screening.tables import screening_findings
 
-SCORED_RULES: tuple[str, ...] = (*RULE_NAMES, *EXTERNAL_RULES)
-
 
 def score(
     cases: list[dict[str, Any]],
-    findings: list[tuple[str, str, dt.date]],
+    findings: list[tuple[str, str, dt.date, dt.date | None]],
     *,
     tolerance_days: int = 3,
-    rules: tuple[str, ...] = SCORED_RULES,
+    rules: tuple[str, ...] | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Pure scoring: ground-truth cases (dicts with rule, client_id, date) vs findings (rule, client, date)."""
+    """Pure scoring: ground-truth cases (dicts with rule, client_id, date) vs findings
+    (rule, client, london_date, detected_on)."""
+    if rules is None:
+        rules = (*RULE_NAMES, *[r for r in EXTERNAL_RULES if any(f[0] == r for f in findings)])
+    spans: dict[tuple[str, str, dt.date], dt.date] = {}
+    for rule, client, day, detected in findings:
+        if rule not in rules or (date_from is not None and day < date_from) or (date_to is not None and day > date_to):
+            continue
+        end = max(day, detected or day)
+        key = (rule, client, day)
+        spans[key] = min(spans.get(key, end), end)
+    found = sorted(spans)
     planted = [
         (c["rule"], c["client_id"], dt.date.fromisoformat(c["date"]), c.get("description", ""))
         for c in cases
         if c["rule"] in rules and c.get("client_id")
     ]
-    found = sorted({f for f in findings if f[0] in rules and (date_from is None or f[2] >= date_from) and (date_to is None or f[2] <= date_to)})
-    by_rc: dict[tuple[str, str], list[dt.date]] = {}
-    for rule, client, day in found:
-        by_rc.setdefault((rule, client), []).append(day)
-    planted_by_rc: dict[tuple[str, str], list[dt.date]] = {}
-    for rule, client, day, _ in planted:
-        planted_by_rc.setdefault((rule, client), []).append(day)
+    tol = dt.timedelta(days=tolerance_days)
 
-    def near(days: list[dt.date], day: dt.date) -> bool:
-        return any(abs((d - day).days) <= tolerance_days for d in days)
+    def matches(f: tuple[str, str, dt.date], p: tuple) -> bool:
+        return f[0] == p[0] and f[1] == p[1] and f[2] - tol <= p[2] <= spans[f] + tol
 
     table: dict[str, dict[str, Any]] = {}
     missed, false_pos = [], []
     for rule in rules:
         p = [x for x in planted if x[0] == rule]
         f = [x for x in found if x[0] == rule]
-        hit_cases = [x for x in p if near(by_rc.get((rule, x[1]), []), x[2])]
-        good = [x for x in f if near(planted_by_rc.get((rule, x[1]), []), x[2])]
+        hit_cases = [x for x in p if any(matches(y, x) for y in f)]
+        good = [y for y in f if any(matches(y, x) for x in p)]
         missed += [{"rule": r, "client_id": c, "date": d.isoformat(), "description": desc} for r, c, d, desc in p if (r, c, d, desc) not in hit_cases]
-        false_pos += [{"rule": r, "client_id": c, "date": d.isoformat()} for r, c, d in f if (r, c, d) not in good]
+        false_pos += [{"rule": r, "client_id": c, "date": d.isoformat(), "detected_on": spans[(r, c, d)].isoformat()} for r, c, d in f if (r, c, d) not in good]
         table[rule] = {
             "planted": len(p),
             "found": len(f),
@@ -82,11 +88,12 @@ def score(
     return {"tolerance_days": tolerance_days, "rules": table, "overall": overall, "missed": missed, "false_positives": false_pos}
 
 
-def load_findings(db_url: str | None) -> list[tuple[str, str, dt.date]]:
+def load_findings(db_url: str | None) -> list[tuple[str, str, dt.date, dt.date | None]]:
     """Every recorded finding (suppressed ones too: suppression silences alerts, not detection)."""
+    f = screening_findings.c
     with get_engine(db_url).connect() as conn:
-        rows = conn.execute(select(screening_findings.c.rule, screening_findings.c.client_id, screening_findings.c.london_date)).all()
-    return [(r, c, to_date(d)) for r, c, d in rows]
+        rows = conn.execute(select(f.rule, f.client_id, f.london_date, f.detected_on)).all()
+    return [(r, c, to_date(d), to_date(x)) for r, c, d, x in rows]
 
 
 def evaluate(ground_truth: Path, db_url: str | None, *, tolerance_days: int = 3) -> dict[str, Any]:

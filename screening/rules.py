@@ -534,20 +534,30 @@ def unapproved_payee(inp: ScreenInput) -> list[Finding]:
         clients = pay["client_id"].unique().to_list()
         for c, n, acct in inp.payees.filter(pl.col("client_id").is_in(clients)).select("client_id", "payee_name", "account_number").iter_rows():
             names.setdefault(c, []).append((n, acct))
-    df = _daily(
-        pay,
-        [
+    # One episode per payee account: every day's payments to it are findings about the same first day
+    # (the case collects them), so a weekly standing order to an unknown person is one question, not many.
+    df = (
+        pay.group_by("client_id", "payee_sort_code", "payee_account_number", "london_date")
+        .agg(
+            pl.col("txn").alias("evidence"),
+            pl.col("out_pence").sum().alias("amount_pence"),
+            pl.len().alias("n"),
             pl.struct(
                 "out_pence", "payee_name", "payee_account_number", "payee_sort_code", "known_account",
                 "first_approved_from", "last_approved_to",
-            ).alias("parts")
-        ],
+            ).alias("parts"),
+        )
+        .with_columns(
+            pl.col("london_date").alias("detected_on"),
+            pl.col("london_date").min().over("client_id", "payee_sort_code", "payee_account_number").alias("first_paid"),
+        )
+        .with_columns(pl.col("first_paid").alias("london_date"))
     )
 
     def why(r: dict, p: dict) -> str:
         acct = f"account ending {last4(p['payee_account_number'])}"
         if p["known_account"]:
-            if p["first_approved_from"] and p["first_approved_from"] > r["london_date"]:
+            if p["first_approved_from"] and p["first_approved_from"] > r["detected_on"]:
                 return f"{acct}: approved payee, but not until {p['first_approved_from']}"
             return f"{acct}: payee's approval ended {p['last_approved_to']}"
         known = [a for n, a in names.get(r["client_id"], []) if names_match(n, p["payee_name"])]
@@ -556,10 +566,11 @@ def unapproved_payee(inp: ScreenInput) -> list[Finding]:
         return f"{acct}: unknown payee, not on the approved list"
 
     def explain(r: dict) -> str:
-        parts = "; ".join(f"{gbp(p['out_pence'])} to {why(r, p)}" for p in r["parts"])
+        p = r["parts"][0]
+        since = f" (first unapproved payment seen {r['london_date']})" if r["london_date"] != r["detected_on"] else ""
         return (
-            f"{_plural(r['n'], 'bank payment')} totalling {gbp(r['amount_pence'])} on {r['london_date']} "
-            f"to payees not approved that day: {parts}."
+            f"{_plural(r['n'], 'bank payment')} totalling {gbp(r['amount_pence'])} on {r['detected_on']} to a payee not "
+            f"approved that day{since}: {why(r, p)}."
         )
 
     def policy(r: dict) -> str:
@@ -843,7 +854,7 @@ def cash_spike(inp: ScreenInput) -> list[Finding]:
 def _bursts(ev: pl.DataFrame, keys: list[str], window: pl.Expr, min_count: pl.Expr) -> pl.DataFrame:
     """Episodes where at least ``min_count`` events of a key fall within ``window`` (a per-row duration).
 
-    For each event, a forward as-of join finds the first event of the same key at or after ``time -
+    For each event, a forward as-of join finds the first event of the same key strictly after ``time -
     window``; the count in the window is the difference of their positions. Qualifying events whose windows
     overlap form one episode: (keys, start_at, detected_at, last_at, evidence, amount_pence, kinds).
     Linear in the events after the sort, whatever the window.
@@ -854,7 +865,7 @@ def _bursts(ev: pl.DataFrame, keys: list[str], window: pl.Expr, min_count: pl.Ex
     ev = ev.sort(*keys, "at_utc", "txn").with_columns(pl.int_range(pl.len()).over(keys).alias("_i"))
     ev = ev.with_columns((pl.col("at_utc") - window).alias("_from"), min_count.alias("_min"))
     right = ev.select(*keys, pl.col("at_utc").alias("_r_at"), pl.col("_i").alias("_first_i")).sort("_r_at")
-    j = ev.sort("_from").join_asof(right, left_on="_from", right_on="_r_at", by=keys, strategy="forward", check_sortedness=False)
+    j = ev.sort("_from").join_asof(right, left_on="_from", right_on="_r_at", by=keys, strategy="forward", check_sortedness=False, allow_exact_matches=False)
     j = j.with_columns((pl.col("_i") - pl.col("_first_i") + 1).alias("_n")).filter(pl.col("_n") >= pl.col("_min"))
     j = j.sort(*keys, "at_utc").with_columns(pl.col("at_utc").shift(1).over(keys).alias("_prev_at"))
     j = j.with_columns((pl.col("_prev_at").is_null() | (pl.col("_r_at") > pl.col("_prev_at"))).cum_sum().alias("_ep"))
@@ -1021,8 +1032,8 @@ assert tuple(RULES) == RULE_NAMES
 def run_rules(inp: ScreenInput, rules: Iterable[str] | None = None) -> list[Finding]:
     """Every rule over the input, in a stable order.
 
-    One pattern, one alert: bank payments already raised as a new_payee_burst are not raised again one by
-    one as unapproved_payee (the burst is the more specific finding and carries the same evidence).
+    Rules are independent: payments in a new_payee_burst to an unapproved payee are also unapproved_payee
+    findings (two questions, two cases: who is this payee, and why so many payments so fast).
     """
     names = list(rules) if rules is not None else list(RULE_NAMES)
     unknown = sorted(set(names) - set(RULES))
@@ -1030,14 +1041,6 @@ def run_rules(inp: ScreenInput, rules: Iterable[str] | None = None) -> list[Find
     out: list[Finding] = []
     for name in names:
         out.extend(RULES[name](inp))
-    burst_ids: dict[str, set[str]] = {}
-    for f in out:
-        if f.rule == "new_payee_burst":
-            burst_ids.setdefault(f.client_id, set()).update(f.evidence_txn_ids)
-    out = [
-        f for f in out
-        if not (f.rule == "unapproved_payee" and set(f.evidence_txn_ids) <= burst_ids.get(f.client_id, set()))
-    ]
     return sorted(out, key=finding_sort_key)
 
 

@@ -18,7 +18,14 @@ from feeds.store import load_reference, load_transactions
 from ledger.db import get_engine
 from screening.cases import record_findings
 from screening.findings import Finding
-from screening.rules import ScreenInput, client_overrides, client_params, lookback_days, prepare_items, run_rules
+from screening.rules import (
+    ScreenInput,
+    client_overrides,
+    client_params,
+    lookback_days,
+    prepare_items,
+    run_rules,
+)
 
 HISTORY_KINDS: tuple[str, ...] = ("cash", "card_purchase", "payment_to_payee", "council_load")
 MAX_DAYS_PER_RUN = 3660  # a bound on one replay (ten years)

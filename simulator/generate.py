@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
 import math
 import random
 from collections import defaultdict
@@ -24,7 +25,15 @@ from collections.abc import Callable
 
 from simulator import catalogue as cat
 from simulator.model import Case, Client, Item, Payee
-from simulator.population import DAY, Population, _next_weekday, _person, _sort_code, _account_number, contribution_on
+from simulator.population import (
+    DAY,
+    Population,
+    _account_number,
+    _next_weekday,
+    _person,
+    _sort_code,
+    contribution_on,
+)
 
 HOUR = dt.timedelta(hours=1)
 _EVERYDAY_WEIGHTS = [w for _, _, w, _, _, _ in cat.EVERYDAY]
@@ -60,6 +69,8 @@ class ClientSim:
         self.quiet_cash_days: set[dt.date] = set()  # no background cash
         self.contrib_arrivals: dict[dt.date, list[tuple[int, str, int]]] = defaultdict(list)
         self.load_arrivals: dict[dt.date, list[tuple[int, int, str, int]]] = defaultdict(list)  # (secs, pence, ref, tag)
+        self.today: list | None = None  # the current day's heap of (when, priority, n, action)
+        self.pushed = 0
         self.council_cp = (f"{pop.council.name.upper()} COUNCIL", pop.council.funding_sort_code, pop.council.funding_account)
 
     # ------------------------------------------------------------------ helpers
@@ -121,10 +132,14 @@ class ClientSim:
             return None
         it = self.item("purchase", -1, pence, at, a_type, desc, **kw)
         r = rng.random()
-        if c.provider == "B":
-            lifecycle = "forcepost" if r < 0.02 else ("released" if r < 0.05 and background else "pending")
+        if not background:
+            # Planted items keep their time on every provider's settled record: C books at once (its
+            # BookingDateTime is the only time a Booked item carries); A and B settle next morning.
+            lifecycle = "settled" if c.provider == "C" or (c.provider == "A" and r < 0.4) else "pending"
+        elif c.provider == "B":
+            lifecycle = "forcepost" if r < 0.02 else ("released" if r < 0.05 else "pending")
         else:
-            lifecycle = "settled" if r < 0.40 else ("released" if r < 0.43 and background else "pending")
+            lifecycle = "settled" if r < 0.40 else ("released" if r < 0.43 else "pending")
         if lifecycle == "settled":
             self.post_now(it)
         elif lifecycle == "forcepost":
@@ -138,9 +153,9 @@ class ClientSim:
             self.holds += pence
             self.release_q[it.end_at.date()].append(it)
         else:
-            lag = rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
+            lag = rng.choices((1, 2, 3), weights=(70, 22, 8))[0] if background else 1
             it.state = "pending"
-            it.settle_at = self.settle_time(at.date(), lag)
+            it.settle_at = self.settle_time(at.date(), lag) if background else _at(at.date() + DAY, self.secs(5, 7))
             if background and mcc == "5812" and rng.random() < 0.3:
                 it.settle_pence = int(pence * rng.uniform(1.08, 1.15))  # tip added at settlement
             elif background and rng.random() < 0.03:
@@ -515,7 +530,11 @@ class ClientSim:
                 else:
                     mcc, channel, merchant = what
                     self.purchase(t, mcc, channel, merchant, pence, tag=tag, background=False)
-            self.planned[t.date()].append((t, 5, act))
+            if self.today is not None and t.date() == lt.date():
+                self.pushed += 1
+                heapq.heappush(self.today, (t, 5, self.pushed, act))
+            else:
+                self.planned[t.date()].append((t, 5, act))
 
     # ------------------------------------------------------------------ the day loop
     def run(self) -> list[Item]:
@@ -544,7 +563,7 @@ class ClientSim:
             for secs, pence, ref, tag in self.load_arrivals.pop(day, []):
                 at = _at(day, secs)
 
-                def do_load(at=at, pence=pence, ref=ref, tag=tag):
+                def do_load(at=at, pence=pence, ref=ref, tag=tag, day=day):
                     it = self.load(at, pence, ref, tag)
                     if self._drain_due == day and c.plant == "drain_after_load" and tag == -1:
                         self._drain_due = None
@@ -641,9 +660,14 @@ class ClientSim:
             if c.closed and day == c.closed:
                 at = _at(day, self.secs(10, 11))
                 todo.append((at, 9, lambda at=at: self.unload(at)))
-            todo.sort(key=lambda t: (t[0], t[1]))
-            for _at_, _prio, fn in todo:
+            # A heap, because handling one item can schedule more for later the same day (a drain).
+            self.today = [(when, prio, k, fn) for k, (when, prio, fn) in enumerate(todo)]
+            heapq.heapify(self.today)
+            self.pushed = len(self.today)
+            while self.today:
+                _when, _prio, _k, fn = heapq.heappop(self.today)
                 fn()
+            self.today = None
         if self._dormant is not None:
             s, tag = self._dormant
             self.cases[tag].evidence.extend(it for it in self.items if it.kind == "load" and s <= it.at.date() <= s + 27 * DAY)

@@ -32,6 +32,8 @@ FINANCE_RULES: tuple[str, ...] = (
 FILE_RULES: tuple[str, ...] = ("late_file", "missing_file")
 ALL_RULES: tuple[str, ...] = SAFEGUARDING_RULES + FINANCE_RULES + FILE_RULES
 
+# Mean everyday card purchase (weights × log-normal means in catalogue.EVERYDAY, ~£17.58) plus headroom.
+MEAN_PURCHASE_PENCE = 1800
 # Planted cases per rule = max(1, round(clients * PLANT_RATE)): 6 per rule on 1,000 clients.
 PLANT_RATE = 0.006
 # Shortest simulation (days) in which a rule can be planted honestly.
@@ -332,7 +334,10 @@ def _assign_plants(pop: Population, rng: random.Random) -> None:
     for rule in SAFEGUARDING_RULES + FINANCE_RULES:
         if days < MIN_DAYS[rule]:
             continue
-        for _ in range(count):
+        placed = 0
+        for _attempt in range(count * 20):  # bounded: a rule may fit few clients (a load due in the window)
+            if placed == count:
+                break
             pred = {
                 "spending_abroad": lambda c: c.provider == "B",
                 "spend_after_death": lambda c: c.model != "net",
@@ -345,6 +350,11 @@ def _assign_plants(pop: Population, rng: random.Random) -> None:
                 break
             c.plant = rule
             _bend(c, rule, pop, rng)
+            if c.plant is None:  # the rule does not fit this client's dates: give it back
+                c.plant_params.clear()
+                pool.append(c)
+            else:
+                placed += 1
 
     if days >= MIN_DAYS["late_file"]:
         used: set[tuple[str, dt.date]] = set()
@@ -525,7 +535,7 @@ def contribution_on(c: Client, day: dt.date) -> int:
 
 
 def _rates(c: Client) -> None:
-    """Card purchases make up what bank payments and cash leave of ~82–97% of the weekly budget."""
+    """Card purchases make up what bank payments and cash leave of ~78–95% of the weekly budget."""
     weekly_out = 0
     for p in c.payees:
         if p.first_pay is None and p.kind != "agency":
@@ -535,6 +545,6 @@ def _rates(c: Client) -> None:
         elif p.kind == "agency":
             weekly_out += p.amount_pence // 4
     weekly_out += c.cash_weekly_pence
-    factor = 0.82 + 0.15 * ((c.idx * 37) % 100) / 100
+    factor = 0.78 + 0.17 * ((c.idx * 37) % 100) / 100
     card_weekly = max(c.weekly_budget_pence * factor - weekly_out, 1000)
-    c.purchase_rate = min(max(card_weekly / 7 / 1700, 0.25), 3.0)
+    c.purchase_rate = min(max(card_weekly / 7 / MEAN_PURCHASE_PENCE, 0.25), 3.0)

@@ -102,6 +102,37 @@ def normalise_header(line: str) -> tuple[str, ...]:
     return tuple((v or "").strip() for v in frame.row(0))
 
 
+def header_problem(expected: tuple[str, ...], found: tuple[str, ...]) -> str:
+    """Say exactly where a header differs."""
+    for i, (e, f) in enumerate(zip(expected, found, strict=False), 1):
+        if e != f:
+            return f"column {i} is {f!r} where {e!r} was expected"
+    return f"{len(found)} columns where {len(expected)} were expected"
+
+
+def check_header(path: Path, first_line: str, expected: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """The file's columns: exactly ``expected`` in order, optionally followed by extra named columns.
+
+    Why extras are allowed: FEEDS.md lets the project *extend* a format with optional columns,
+    never change it — so a renamed, missing or moved column refuses the file, while a new column
+    appended after the known ones is read past (its values are not used).
+    """
+    try:
+        header = normalise_header(first_line)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of the header line is a refusal
+        raise refuse(path, f"the {what} header row", f"an unreadable first line {first_line[:120]!r}") from exc
+    known, extra = header[: len(expected)], header[len(expected) :]
+    if known != expected:
+        raise refuse(path, f"the {what} header '{','.join(expected)}'", f"'{first_line[:300]}' ({header_problem(expected, header)})")
+    if any(not name for name in extra) or len(set(header)) != len(header):
+        raise refuse(
+            path,
+            f"the {what} header '{','.join(expected)}', optionally followed by extra named columns",
+            f"'{first_line[:300]}' (an extra column is unnamed or repeats a name)",
+        )
+    return header
+
+
 def parse_csv_lines(
     lines: list[str], first_line_no: int, columns: tuple[str, ...]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -35,9 +35,9 @@ import polars as pl
 MIN_PAN_DIGITS = 13
 MAX_PAN_DIGITS = 19
 # A maximal run of digits with single space/dash separators between them.
-_RUN_RE = re.compile(r"\d(?:[ -]?\d)*")
+_RUN_RE = re.compile(r"[0-9](?:[ -]?[0-9])*")  # ASCII digits only: Luhn is defined on them
 # Vectorised pre-filter (Rust regex): 13 digits with optional single separators.
-CANDIDATE_RE = r"\d(?:[ -]?\d){12}"
+CANDIDATE_RE = r"[0-9](?:[ -]?[0-9]){12}"
 _IDENT_BEFORE_RE = re.compile(r'"Identification"\s*:\s*"$')
 
 
@@ -80,10 +80,10 @@ def find_pans(text: str, *, skip_identification: bool = True) -> list[tuple[int,
         return spans
     for m in _RUN_RE.finditer(text):
         run = m.group()
-        if sum(ch.isdigit() for ch in run) < MIN_PAN_DIGITS:
+        if sum(ch in "0123456789" for ch in run) < MIN_PAN_DIGITS:
             continue
         # groups with their offsets inside the run
-        groups = [(g.start(), g.group()) for g in re.finditer(r"\d+", run)]
+        groups = [(g.start(), g.group()) for g in re.finditer(r"[0-9]+", run)]
         if (
             skip_identification
             and len(groups) == 1
@@ -93,11 +93,15 @@ def find_pans(text: str, *, skip_identification: bool = True) -> list[tuple[int,
             continue  # an OBIE sort code + account Identification (see module docstring)
         i = 0
         while i < len(groups):
-            found = None
-            for j in range(len(groups) - 1, i - 1, -1):  # longest window of whole groups first
-                if _qualifies([g for _, g in groups[i : j + 1]]):
-                    found = j
+            # windows of whole groups starting at i with at most MAX_PAN_DIGITS digits (bounded work
+            # even for a hostile line of thousands of groups); the longest that qualifies wins
+            ends, total = [], 0
+            for j in range(i, len(groups)):
+                total += len(groups[j][1])
+                if total > MAX_PAN_DIGITS:
                     break
+                ends.append(j)
+            found = next((j for j in reversed(ends) if _qualifies([g for _, g in groups[i : j + 1]])), None)
             if found is None:
                 i += 1
                 continue
@@ -110,9 +114,9 @@ def find_pans(text: str, *, skip_identification: bool = True) -> list[tuple[int,
 
 def _mask_span(s: str) -> str:
     """Replace every digit but the last four with ``*`` (separators stay)."""
-    digit_positions = [i for i, ch in enumerate(s) if ch.isdigit()]
-    keep = set(digit_positions[-4:])
-    return "".join("*" if ch.isdigit() and i not in keep else ch for i, ch in enumerate(s))
+    digit_positions = [i for i, ch in enumerate(s) if ch in "0123456789"]
+    hide = set(digit_positions[:-4])
+    return "".join("*" if i in hide else ch for i, ch in enumerate(s))
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def mask_with_hits(text: str, *, skip_identification: bool = True) -> tuple[str,
     out, hits, pos = [], [], 0
     for start, end in spans:
         number = text[start:end]
-        digits = "".join(ch for ch in number if ch.isdigit())
+        digits = "".join(ch for ch in number if ch in "0123456789")
         hits.append(PanHit(len(digits), digits[-4:]))
         out.append(text[pos:start])
         out.append(_mask_span(number))

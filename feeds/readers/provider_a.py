@@ -1,8 +1,9 @@
 """Provider A — the portal's CSV export (FEEDS.md), read with vectorised polars expressions.
 
 Decoding: UTF-8 with or without BOM, else Windows-1252, else the file is refused. The header must
-be exactly FEEDS.md's (quotes around header names are tolerated); any other header refuses the
-whole file, because a renamed or moved column would put money in the wrong place.
+be exactly FEEDS.md's (quotes around header names are tolerated; extra named columns appended
+after the known ones are read past, since FEEDS.md lets the project extend a format); any other
+header refuses the whole file, because a renamed or moved column would put money in the wrong place.
 
 Times (docs/feeds.md, "DST rule"): Transaction Date is London wall-clock time.
 - The autumn fall-back hour (01:00–01:59 on the last Sunday of October) happens twice. The file
@@ -29,15 +30,14 @@ import polars as pl
 from feeds.readers.common import (
     LONDON_TZ,
     ReadResult,
+    check_header,
     concat_quarantine,
     decode_bytes,
     in_file_repeats,
-    normalise_header,
     parse_csv_lines,
     pence_expr,
     quarantine_frame,
     reasons_expr,
-    refuse,
     split_lines,
     utc_to_london_date,
 )
@@ -93,28 +93,10 @@ DATETIME_FORMAT = "%d/%m/%Y %H:%M:%S"
 DATE_FORMAT = "%d/%m/%Y"
 
 
-def header_problem(expected: tuple[str, ...], found: tuple[str, ...]) -> str:
-    """Say exactly where a header differs."""
-    for i, (e, f) in enumerate(zip(expected, found, strict=False), 1):
-        if e != f:
-            return f"column {i} is {f!r} where {e!r} was expected"
-    return f"{len(found)} columns where {len(expected)} were expected"
-
-
-def _read_lines(path: Path, columns: tuple[str, ...], what: str) -> tuple[list[str], str]:
+def _read_lines(path: Path, columns: tuple[str, ...], what: str) -> tuple[list[str], tuple[str, ...]]:
     text, _encoding = decode_bytes(path.read_bytes(), path, allow_cp1252=True)
     lines = split_lines(text)
-    try:
-        header = normalise_header(lines[0])
-    except Exception as exc:  # noqa: BLE001 - any parse failure of the header line is a refusal
-        raise refuse(path, f"the {what} header row", f"an unreadable first line {lines[0][:120]!r}") from exc
-    if header != columns:
-        raise refuse(
-            path,
-            f"the {what} header '{','.join(columns)}'",
-            f"'{lines[0][:300]}' ({header_problem(columns, header)})",
-        )
-    return lines, text
+    return lines, check_header(path, lines[0], columns, what)
 
 
 def _mask(good: pl.DataFrame, bad: pl.DataFrame, columns: tuple[str, ...], name: str):
@@ -181,9 +163,9 @@ def london_to_utc(df: pl.DataFrame, naive_col: str, account_col: str) -> pl.Seri
 
 def read_transactions(path: Path) -> ReadResult:
     name = path.name
-    lines, _ = _read_lines(path, TRANSACTION_COLUMNS, "Provider A transactions")
-    good, bad = parse_csv_lines(lines[1:], 2, TRANSACTION_COLUMNS)
-    good, bad, incidents = _mask(good, bad, TRANSACTION_COLUMNS, name)
+    lines, header = _read_lines(path, TRANSACTION_COLUMNS, "Provider A transactions")
+    good, bad = parse_csv_lines(lines[1:], 2, header)
+    good, bad, incidents = _mask(good, bad, header, name)
 
     c = pl.col
     df = good.with_columns(
@@ -335,9 +317,9 @@ def conflict_reasons(conflicts: pl.DataFrame, what: str) -> pl.DataFrame:
 
 def read_balances(path: Path) -> ReadResult:
     name = path.name
-    lines, _ = _read_lines(path, BALANCE_COLUMNS, "Provider A balances")
-    good, bad = parse_csv_lines(lines[1:], 2, BALANCE_COLUMNS)
-    good, bad, incidents = _mask(good, bad, BALANCE_COLUMNS, name)
+    lines, header = _read_lines(path, BALANCE_COLUMNS, "Provider A balances")
+    good, bad = parse_csv_lines(lines[1:], 2, header)
+    good, bad, incidents = _mask(good, bad, header, name)
     c = pl.col
     df = good.with_columns(
         c("Balance Date").str.strptime(pl.Date, DATE_FORMAT, strict=False).alias("_date"),

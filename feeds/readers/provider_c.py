@@ -212,6 +212,11 @@ def _transaction(item: dict, name: str, line: int) -> dict:
     if status == "settled" and amount == 0:
         raise ItemError("a Booked item of 0.00 cannot be posted")
     booked_at = _instant(item.get("BookingDateTime"), "BookingDateTime")
+    # When the card was used: a Booked card payment's BookingDateTime is its posting instant, and its
+    # earlier ValueDateTime the moment it was authorised. The ledger still books on the posting day
+    # (posted_date), as for provider A; screening needs the moment of use (screening/rules.py).
+    value_at = _instant(item["ValueDateTime"], "ValueDateTime") if item.get("ValueDateTime") else None
+    used_at = value_at if value_at is not None and value_at < booked_at else booked_at
     merchant = item.get("MerchantDetails") if isinstance(item.get("MerchantDetails"), dict) else {}
     mcc = merchant.get("MerchantCategoryCode")
     if mcc is not None and not (isinstance(mcc, str) and len(mcc) == 4 and mcc.isdigit()):
@@ -221,7 +226,7 @@ def _transaction(item: dict, name: str, line: int) -> dict:
     balance = None
     if isinstance(item.get("Balance"), dict):
         balance = _signed(item["Balance"], "Balance")
-    london_day = booked_at.astimezone(LONDON).date()
+    london_day = used_at.astimezone(LONDON).date()
     return {
         "provider": "C",
         "provider_txn_id": item["TransactionId"].strip(),
@@ -230,9 +235,9 @@ def _transaction(item: dict, name: str, line: int) -> dict:
         "status": status,
         "amount_pence": amount,
         "currency": "GBP",
-        "occurred_at_utc": booked_at,
+        "occurred_at_utc": used_at,
         "london_date": london_day,
-        "posted_date": london_day if status == "settled" else None,
+        "posted_date": booked_at.astimezone(LONDON).date() if status == "settled" else None,
         "merchant_name": merchant.get("MerchantName") or None,
         "mcc": mcc,
         "merchant_country": None,

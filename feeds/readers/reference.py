@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from feeds.readers.common import (
+    check_header,
     concat_quarantine,
     decode_bytes,
     parse_csv_lines,
@@ -33,7 +34,6 @@ from feeds.readers.common import (
     split_lines,
 )
 from feeds.readers.pan import mask_frame
-from feeds.readers.provider_a import header_problem
 from schemas.council_policy import PolicyError, parse_councils
 from schemas.reference import CARDHOLDERS, COUNCILS_YAML, REFERENCE_FILES, ReferenceData, ReferenceFile
 
@@ -107,16 +107,9 @@ def read_reference_file(
         raise refuse(path, f"{spec.file_name} in the council extract (the extract is full state; a missing file would erase it)", "no such file")
     text, _ = decode_bytes(path.read_bytes(), path, allow_cp1252=False)
     lines = split_lines(text)
-    from feeds.readers.common import normalise_header
-
-    try:
-        header = normalise_header(lines[0])
-    except Exception as exc:  # noqa: BLE001
-        raise refuse(path, f"the {spec.file_name} header row", f"an unreadable first line {lines[0][:120]!r}") from exc
-    if header != spec.header:
-        raise refuse(path, f"the header '{','.join(spec.header)}'", f"'{lines[0][:300]}' ({header_problem(spec.header, header)})")
-    good, bad = parse_csv_lines(lines[1:], 2, spec.header)
-    good, _ = mask_frame(good, [*spec.header, "raw_text"], path.name, report=False)
+    header = check_header(path, lines[0], spec.header, spec.file_name)
+    good, bad = parse_csv_lines(lines[1:], 2, header)
+    good, _ = mask_frame(good, [*header, "raw_text"], path.name, report=False)
     bad, _ = mask_frame(bad, ["raw_text"], path.name, report=False)
     checks, parsed = _column_checks(spec)
     if known_clients is not None and "client_id" in spec.header:

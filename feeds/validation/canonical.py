@@ -70,6 +70,7 @@ def _mask(provider: str | None, account_id: str | None) -> str:
 def _not_null(col: str) -> Check:
     return Check(
         name=f"{col}_present",
+        rule=f"{col} is present",
         level=ERROR,
         why=f"{col} is needed to post, match or trace the item",
         expectation=lambda: gxe.ExpectColumnValuesToNotBeNull(column=col),
@@ -82,8 +83,9 @@ def _type_check(col: str, type_name: str) -> Check:
     # Batch-level: a wrong dtype makes every row suspect; _schema_errors names it for every row.
     return Check(
         name=f"{col}_type",
+        rule=f"{col} is {CANONICAL_SCHEMA[col]}",
         level=ERROR,
-        why=f"{col} must be {CANONICAL_SCHEMA[col]} (schemas/canonical.py)",
+        why="a reader that did not conform the batch to schemas/canonical.py: the whole batch is refused",
         expectation=lambda: gxe.ExpectColumnValuesToBeOfType(column=col, type_=type_name),
         failing=lambda p: pl.lit(False),
     )
@@ -113,6 +115,7 @@ def canonical_checks() -> list[Check]:
     checks += [
         Check(
             name="kind_known",
+            rule="kind is one of " + ", ".join(KINDS),
             level=ERROR,
             why="posting rules exist only for the canonical kinds",
             expectation=lambda: gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=list(KINDS)),
@@ -121,6 +124,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="status_known",
+            rule="status is one of " + ", ".join(STATUSES),
             level=ERROR,
             why="the lifecycle (pending, settled, declined, released) decides what posts and what holds funds",
             expectation=lambda: gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(STATUSES)),
@@ -129,6 +133,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="currency_gbp",
+            rule="currency is GBP",
             level=ERROR,
             why="the ledger is in pence sterling; a foreign amount cannot be posted as if it were pounds",
             expectation=lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=["GBP"]),
@@ -137,6 +142,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="amount_within_limit",
+            rule=f"|amount| ≤ {_pounds(AMOUNT_LIMIT_PENCE)}",
             level=ERROR,
             why="no card item is near £50,000; one that is, is a parsing error (pence read as pounds) or fraud",
             expectation=lambda: gxe.ExpectColumnValuesToBeBetween(
@@ -148,6 +154,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="amount_not_zero",
+            rule="amount is not zero unless declined",
             level=ERROR,
             why="an item that moves no money is only meaningful when it was declined",
             expectation=lambda: gxe.ExpectColumnValuesToNotBeInSet(
@@ -160,6 +167,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="london_date_in_window",
+            rule="london_date within feed_date − window_days … feed_date + 1",
             level=ERROR,
             why="a day's file carries that day and items still pending from the days before; a date far "
             "outside means a misread date or a file in the wrong drop",
@@ -172,6 +180,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="no_conflicting_repeat",
+            rule="no (provider, id, status) seen with different details",
             level=ERROR,
             why="the same provider item in the same state twice with different details cannot both be true; "
             "all copies are held for review",
@@ -182,6 +191,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="id_status_unique",
+            rule="(provider, provider_txn_id, status) unique in the batch",
             level=WARNING,
             why="repeats are expected (at-least-once delivery, re-listed items) and collapse on load",
             expectation=lambda: gxe.ExpectCompoundColumnsToBeUnique(column_list=list(REPEAT_KEY)),
@@ -190,6 +200,7 @@ def canonical_checks() -> list[Check]:
         ),
         Check(
             name="account_registered",
+            rule="(provider, account_id) is in the cardholder register",
             level=WARNING,
             why="an account missing from the cardholder register goes to suspense, never nowhere: report, do "
             "not quarantine",

@@ -41,6 +41,7 @@ def _column_checks(spec: ReferenceFile, col: Column) -> list[Check]:
         out.append(
             Check(
                 name=f"{stored}_present",
+                rule=f"{name} is present",
                 level=ERROR,
                 why=f"{spec.file_name} must give {name} on every row",
                 expectation=lambda: gxe.ExpectColumnValuesToNotBeNull(column=stored),
@@ -53,6 +54,7 @@ def _column_checks(spec: ReferenceFile, col: Column) -> list[Check]:
         out.append(
             Check(
                 name=f"{stored}_choice",
+                rule=f"{name} is one of {', '.join(choices)}",
                 level=ERROR,
                 why=f"{name} is one of {', '.join(choices)}",
                 expectation=lambda: gxe.ExpectColumnValuesToBeInSet(column=stored, value_set=choices),
@@ -65,6 +67,7 @@ def _column_checks(spec: ReferenceFile, col: Column) -> list[Check]:
         out.append(
             Check(
                 name=f"{stored}_format",
+                rule=f"{name} matches {col.pattern}",
                 level=ERROR,
                 why=f"{name} must match {col.pattern} in full",
                 expectation=lambda: gxe.ExpectColumnValuesToMatchRegex(column=stored, regex=regex),
@@ -77,6 +80,7 @@ def _column_checks(spec: ReferenceFile, col: Column) -> list[Check]:
         out.append(
             Check(
                 name=f"{stored}_not_negative",
+                rule=f"{name} ≥ 0",
                 level=ERROR,
                 why=f"{name} cannot be negative",
                 expectation=lambda: gxe.ExpectColumnValuesToBeBetween(column=stored, min_value=0),
@@ -95,6 +99,7 @@ def reference_checks(spec: ReferenceFile) -> list[Check]:
     checks.append(
         Check(
             name="key_unique",
+            rule=f"({', '.join(spec.key)}) is unique",
             level=ERROR,
             why=f"({', '.join(spec.key)}) identifies a row; two rows with one key cannot both be the council's intent",
             expectation=(lambda: gxe.ExpectColumnValuesToBeUnique(column=key[0]))
@@ -108,6 +113,7 @@ def reference_checks(spec: ReferenceFile) -> list[Check]:
         checks.append(
             Check(
                 name=f"{later}_not_before_{earlier}",
+                rule=f"{later} ≥ {earlier} (when both are given)",
                 level=ERROR,
                 why=f"{later} cannot come before {earlier}",
                 expectation=lambda earlier=earlier, later=later: gxe.ExpectColumnPairValuesAToBeGreaterThanB(

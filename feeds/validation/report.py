@@ -35,13 +35,16 @@ class Check:
     failing: Callable[[dict], pl.Expr]  # params -> True where a row fails (nulls never fail, as in GX)
     reason: Callable[[dict, dict], str] | None = None  # (row, params) -> plain reason (row-level errors)
     warn: Callable[[pl.DataFrame, dict], str] | None = None  # (failing rows, params) -> one warning line
+    rule: str = ""  # the rule in a few words, for Data Docs ("currency is GBP")
 
     def build(self) -> Any:
+        """The GX expectation, tagged so a result maps back to this check; Data Docs shows the
+        description, so it carries the level, the rule and why."""
         expectation = self.expectation()
         expectation.meta = {"check": self.name, "level": self.level, "why": self.why}
         expectation.severity = "critical" if self.level == ERROR else "warning"
-        if not expectation.description:
-            expectation.description = self.why
+        consequence = "row quarantined" if self.level == ERROR else "reported only"
+        expectation.description = f"[{self.level}: {consequence}] {self.rule or self.name} — {self.why}"
         return expectation
 
 

@@ -110,9 +110,12 @@ class RunValidationStore:
                 ctx.suites.add(ExpectationSuite(**suite_dict))
                 suites_added.add(suite_name)
             run_time = result.meta.get("run_id").run_time if result.meta.get("run_id") else dt.datetime.now(dt.UTC)
+            run_identifier = RunIdentifier(run_name=self.run_id, run_time=run_time)
+            result.meta["run_id"] = run_identifier  # the page header names this run, not "__none__"
+            result.meta["source_file"] = source_file
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-                run_id=RunIdentifier(run_name=self.run_id, run_time=run_time),
+                run_id=run_identifier,
                 batch_identifier=f"{n:03d}_{source_file}",
             )
             store.set(key, result)

@@ -163,8 +163,10 @@ def test_unload_matching_under_recovery_and_unmatched_exception(db_url, tmp_path
             b.txn("A", "10000001", "C1", "unload", -37_033, D(2026, 3, 19), reference="CB 2026-W10 0001", txn_id="U1"),
             b.txn("C", "acc-3", "C3", "unload", -41_000, D(2026, 3, 19), txn_id="U3"),
         ])
+    nightly = run.match_unloads_for_day(db_url, D(2026, 3, 20))["councils"]["Testshire"]
+    assert nightly["matched"] == 1 and nightly["overdue"] == 2
     w13 = run.compute_schedule(db_url, "2026-W13", tmp_path)["councils"]["Testshire"]
-    assert w13["unload_matching"]["matched"] == 1
+    assert w13["unload_matching"]["matched"] == 0  # already matched by the nightly run
     assert w13["recovered_to_date_pence"] == 37_033 + 41_000
     with get_engine(db_url).connect() as conn:
         status = dict(conn.execute(select(clawback_instructions.c.client_id, clawback_instructions.c.status)).all())
@@ -212,12 +214,19 @@ def test_contributions_arrears_exception_rerun_and_recovery(db_url):
     arrears = exc.filter(pl.col("exception_type") == "contribution_arrears")
     assert arrears["client_id"].to_list() == ["N1"] and arrears["amount_pence"].to_list() == [3 * 3533]
     f = res["findings"]
-    assert f["count"] == 1
-    if not f["recorded"]:
+    assert f["count"] == 1 and f["client_ids"] == ["N1"]
+    if f["recorded"]:  # screening is installed: the finding is in its table, once
+        with get_engine(db_url).connect() as conn:
+            got = conn.execute(text("SELECT rule, client_id, london_date FROM screening_findings")).all()
+        assert [(r[0], r[1], str(r[2])[:10]) for r in got] == [("contributions_stopped", "N1", "2026-02-16")]
+    else:
         assert f["findings"][0]["rule"] == "contributions_stopped" and f["findings"][0]["london_date"] == "2026-02-16"
 
-    again = run_contributions(db_url, WEEK)["councils"]["Testshire"]
+    rerun = run_contributions(db_url, WEEK)
+    again = rerun["councils"]["Testshire"]
     assert again["rows_written"] == 0 and again["exceptions"] == {"raised": 0, "carried": 1, "resolved": 0}
+    if rerun["findings"]["recorded"]:
+        assert rerun["findings"]["screening"]["new_findings"] == 0
 
     # N1 pays the arrears and this week's: the exception resolves itself.
     with get_engine(db_url).begin() as conn:

@@ -79,6 +79,7 @@ def run_days_through_cli(url: str, drops: Path, out: Path, days: list[dt.date]) 
              "--archive-dir", str(out / "archive"))
         _cli("screen", "--from", day.isoformat(), "--to", day.isoformat(), "--db", url)
         _cli("reconcile", "--date", day.isoformat(), "--db", url)
+        _cli("report", "--date", day.isoformat(), "--out", str(out / "reports" / day.isoformat()), "--db", url)
         _cli("alerts", "send", "--outbox", str(out / "outbox"), "--db", url)
         if day.isoweekday() in _weekly_days(url):
             _cli("clawback", "--week", week, "--out", str(out / "clawback" / week), "--db", url)
@@ -215,5 +216,7 @@ def test_corrupt_file_fails_only_its_own_task_and_mails_finance(sqlite_url, sim_
     subjects = [m["Subject"] for m in smtp_sink]
     assert any("card_feeds_daily.ingest_file failed" in s and day.isoformat() in s for s in subjects), subjects
     assert all(m["To"] == "finance@localhost" for m in smtp_sink)
-    body = smtp_sink[0].get_payload(decode=False)
-    assert bad.name in str(body), "the e-mail names the refused file"
+    body = "".join(
+        part.get_payload(decode=True).decode("utf-8", "replace") for part in smtp_sink[0].walk() if not part.is_multipart()
+    )
+    assert bad.name in body and "refused" in body, "the e-mail names the refused file and says what happened"

@@ -72,3 +72,20 @@ def test_release_force_post_c_load_pan_and_quarantine_end_to_end(db_url, tmp_pat
     assert [(i[1], i[2]) for i in incidents] == [(3, "Description"), (4, "Reference")]
     assert PAN not in everything
     assert tx["A1"][0] == "council_load"
+
+
+def test_a_payer_who_contributed_before_is_recognised_on_a_later_day(db_url, tmp_path):
+    contrib = dict(money_in="35.33", money_out="", payee="J SMITH", sort_code="309634", payee_account="12345678")
+    day1 = drops.write_drop(tmp_path, "20260302", [], [], {"A": 3_533, "B": 0})
+    write_a(day1, [a_row("A1", "02/03/2026 09:00:00", "SO_IN", **contrib, posted="02/03/2026", reference="CONTRIB 0442817")])
+    day2 = drops.write_drop(tmp_path, "20260309", [], [], {"A": 10_599, "B": 0})
+    write_a(day2, [
+        a_row("A2", "09/03/2026 09:00:00", "SO_IN", **contrib, posted="09/03/2026", reference="J SMITH CARE"),
+        a_row("A3", "09/03/2026 09:00:00", "FPS_IN", money_in="35.33", money_out="", posted="09/03/2026",
+              payee="A STRANGER", sort_code="111111", payee_account="22222222", reference="J SMITH CARE"),
+    ], day="20260309")
+    for folder in (day1, day2):
+        assert not ingest_drop(db_url, folder).refused
+    with get_engine(db_url).connect() as conn:
+        kinds = dict(conn.execute(text("SELECT provider_txn_id, kind FROM transactions WHERE provider = 'A'")).all())
+    assert kinds == {"A1": "contribution", "A2": "contribution", "A3": "other_money_in"}

@@ -240,3 +240,18 @@ def test_header_only_file_is_a_day_without_transactions(tmp_path):
 def test_file_of_only_bad_rows_quarantines_them_all(tmp_path):
     result = read_provider_file(write_a(tmp_path, ["garbage", a_row("X", "not a date")]))
     assert result.transactions.height == 0 and result.quarantine["source_line"].to_list() == [2, 3]
+
+
+def test_extra_columns_appended_after_the_known_ones_are_read_past(tmp_path):
+    """FEEDS.md lets the project extend a format with optional columns, never change it."""
+    from tests.ingest.drops import A_HEADER
+
+    row = a_row("A1", "02/03/2026 10:00:00", money_out="3.00") + ",extra value"
+    result = read_provider_file(write_a(tmp_path, [row], header=A_HEADER + ",Card Last4"))
+    assert result.transactions["amount_pence"].to_list() == [-300] and result.quarantine.height == 0
+    (tmp_path / "u").mkdir()
+    with pytest.raises(FileRefused, match="unnamed or repeats a name"):
+        read_provider_file(write_a(tmp_path / "u", [row + ","], header=A_HEADER + ",Card Last4,"))
+    (tmp_path / "s").mkdir()
+    with pytest.raises(FileRefused, match="16 columns where 17 were expected"):
+        read_provider_file(write_a(tmp_path / "s", [], header=A_HEADER.rsplit(",", 1)[0]))

@@ -124,7 +124,7 @@ def test_balance_differences_both_directions_with_causes():
 def test_funding_totals_from_postings():
     raw = pl.DataFrame(
         {"council": ["T", "T", "T"], "london_date": [D, D, D], "role": ["funding", "funding", "recovered"],
-         "amount_pence": [-150_000, 20_000, -7_500], "postings": [2, 1, 1]}
+         "amount_pence": [-150_000, 20_000, 7_500], "postings": [2, 1, 1]}
     )
     out = summarise_funding(raw, ["T"], [D, D + dt.timedelta(days=1)]).to_dicts()
     assert out[0] == {"council": "T", "london_date": D, "loads": 2, "loaded_pence": 150_000, "returned_pence": 20_000,

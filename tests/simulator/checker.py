@@ -51,6 +51,8 @@ class Txn:
     country: str | None = None
     cp_sort: str | None = None
     cp_account: str | None = None
+    reference: str | None = None
+    related: str | None = None
 
 
 @dataclass
@@ -101,6 +103,7 @@ def _a_txns(path: Path, feed: Feed) -> None:
             dt.datetime.strptime(r["Transaction Date"], "%d/%m/%Y %H:%M:%S"),
             dt.datetime.strptime(r["Posted Date"], "%d/%m/%Y").date() if r["Posted Date"] else None,
             r["Type"], r["MCC"] or None, None, r["Payee Sort Code"] or None, r["Payee Account Number"] or None,
+            r["Reference"] or None, r["Related Transaction ID"] or None,
         ))
 
 
@@ -125,6 +128,7 @@ def _b_txns(path: Path, feed: Feed) -> None:
             "B", e["token"], e["card_token"], status, sign * e["amount_minor"], _london(e["created_time"]),
             dt.date.fromisoformat(e["settlement_date"]) if e["settlement_date"] else None, e["type"],
             acc.get("mcc"), acc.get("country_code"), cp.get("sort_code"), cp.get("account_number"),
+            e["memo"] or None, e["preceding_related_token"],
         ))
 
 
@@ -146,6 +150,7 @@ def _c_txns(path: Path, feed: Feed) -> None:
             sign * pence(e["Amount"]["Amount"]), _london(e.get("ValueDateTime") or e["BookingDateTime"]),
             _london(e["BookingDateTime"]).date() if booked else None, e["ProprietaryBankTransactionCode"]["Code"],
             (e.get("MerchantDetails") or {}).get("MerchantCategoryCode"), None, ident[:6] or None, ident[6:] or None,
+            e.get("TransactionReference"), (e.get("SupplementaryData") or {}).get("RelatedTransactionId"),
         ))
 
 
