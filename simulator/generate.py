@@ -69,6 +69,9 @@ class ClientSim:
         self.quiet_cash_days: set[dt.date] = set()  # no background cash
         self.contrib_arrivals: dict[dt.date, list[tuple[int, str, int]]] = defaultdict(list)
         self.load_arrivals: dict[dt.date, list[tuple[int, int, str, int]]] = defaultdict(list)  # (secs, pence, ref, tag)
+        self._shortfall_tag = -1  # the contribution_shortfall case, once planned
+        self._drain_due: dt.date | None = None  # the load a planted drain follows
+        self._dormant: tuple[dt.date, int] | None = None  # (first quiet day, case index)
         self.today: list | None = None  # the current day's heap of (when, priority, n, action)
         self.pushed = 0
         self.council_cp = (f"{pop.council.name.upper()} COUNCIL", pop.council.funding_sort_code, pop.council.funding_account)
@@ -328,11 +331,15 @@ class ClientSim:
         c, pop, rng = self.c, self.pop, self.rng
         rule, p = c.plant, c.plant_params
         start = pop.start
+        # Card payments made just before a stay, a death or a dormant spell would settle inside it
+        # (settlement lags up to 3 days), so the background stops card use 3 days ahead.
         if "quiet" in p:
             a, b = p["quiet"]
             self.quiet_out.append((_at(a, 0), _at(b + DAY, 0)))
+            self.quiet_card_days.update(a - k * DAY for k in (1, 2, 3))
         if "death" in p:
             self.quiet_out.append((_at(p["death"], 0), _at(pop.end + 30 * DAY, 0)))
+            self.quiet_card_days.update(p["death"] - k * DAY for k in (1, 2, 3))
         if rule is None or rule == "balance_discrepancy":
             return
         if rule == "restricted_mcc":
@@ -424,6 +431,7 @@ class ClientSim:
         elif rule == "dormant_card":
             s = start + p["from"] * DAY
             self.quiet_out.append((_at(s, 0), _at(pop.end + 30 * DAY, 0)))
+            self.quiet_card_days.update(s - k * DAY for k in (1, 2, 3))
             self._dormant = (s, self.new_case(rule, f"loads continue but nothing spent from {s} (28 days by "
                                               f"{s + 27 * DAY})", date=s + 27 * DAY))
         elif rule == "unusual_hours":
@@ -539,8 +547,6 @@ class ClientSim:
     # ------------------------------------------------------------------ the day loop
     def run(self) -> list[Item]:
         c, pop, rng = self.c, self.pop, self.rng
-        self._drain_due = None
-        self._dormant = None
         self.plan_plants()
         self.plan_loads()
         self.plan_contributions()
@@ -572,7 +578,7 @@ class ClientSim:
                 todo.append((at, 0, do_load))
             for secs, pence, ref in self.contrib_arrivals.pop(day, []):
                 at = _at(day, secs)
-                tag = getattr(self, "_shortfall_tag", -1) if c.plant == "contribution_shortfall" else -1
+                tag = self._shortfall_tag if c.plant == "contribution_shortfall" else -1
                 kw = dict(cp_name=c.payer_name, cp_sort_code=c.payer_sort_code, cp_account=c.payer_account, reference=ref)
 
                 def do_contrib(at=at, pence=pence, kw=kw, tag=tag, due_change=c.plant_params.get("change")):

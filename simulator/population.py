@@ -38,9 +38,9 @@ MEAN_PURCHASE_PENCE = 1800
 PLANT_RATE = 0.006
 # Shortest simulation (days) in which a rule can be planted honestly.
 MIN_DAYS: dict[str, int] = {
-    "dormant_card": 28, "cash_spike": 28, "contributions_stopped": 25, "contribution_shortfall": 25,
+    "dormant_card": 28, "cash_spike": 28, "contributions_stopped": 28, "contribution_shortfall": 28,
     "new_payee_burst": 14, "late_load": 10, "missing_load": 6, "spend_in_hospital": 8, "spend_after_death": 7,
-    "cash_over_limit": 10, "spending_abroad": 5, "drain_after_load": 5, "unusual_hours": 4, "velocity": 3,
+    "cash_over_limit": 13, "spending_abroad": 5, "drain_after_load": 5, "unusual_hours": 4, "velocity": 3,
     "restricted_mcc": 3, "unapproved_payee": 3, "cash_not_allowed": 3, "balance_discrepancy": 3,
     "duplicate_load": 4, "wrong_amount_load": 3, "unexpected_load": 3, "late_file": 4, "missing_file": 4,
 }
@@ -402,6 +402,9 @@ def _bend(c: Client, rule: str, pop: Population, rng: random.Random) -> None:
         c.cash_allowed, c.cash_weekly_limit_pence = True, limit
         c.cash_weekly_pence = _round_pounds(limit // 2, 10)
         mondays = [d for d in range(days - 6) if (start + d * DAY).weekday() == 0]
+        if not mondays:
+            c.plant = None
+            return
         monday = rng.choice(mondays)
         first = _round_pounds(int(limit * 0.6), 10)
         second = limit - first + rng.choice((20, 30, 40)) * 100

@@ -38,6 +38,16 @@ MAX_PAN_DIGITS = 19
 _RUN_RE = re.compile(r"[0-9](?:[ -]?[0-9])*")  # ASCII digits only: Luhn is defined on them
 # Vectorised pre-filter (Rust regex): 13 digits with optional single separators.
 CANDIDATE_RE = r"[0-9](?:[ -]?[0-9]){12}"
+# Any run of 13+ digits (with single spaces or dashes between): the only text a PAN can hide in.
+# A C-level search for it lets a reader skip the per-value walk when a whole file has none.
+_LONG_RUN_RE = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
+
+
+def might_hold_pan(text: str) -> bool:
+    """False when ``text`` cannot contain a PAN (no run of 13 or more digits, no PAN scheme)."""
+    return _LONG_RUN_RE.search(text) is not None or "UK.OBIE.PAN" in text
+
+
 _IDENT_BEFORE_RE = re.compile(r'"Identification"\s*:\s*"$')
 
 

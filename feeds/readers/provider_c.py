@@ -38,7 +38,7 @@ from feeds.readers.common import (
     in_file_repeats,
     refuse,
 )
-from feeds.readers.pan import describe, mask_with_hits
+from feeds.readers.pan import describe, mask_with_hits, might_hold_pan
 from feeds.readers.provider_a import conflict_reasons
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, conform
 
@@ -262,11 +262,12 @@ def _items(doc: dict, key: str, path: Path) -> list:
 def read_transactions(path: Path) -> ReadResult:
     name = path.name
     items = _items(_load_json(path), "Transaction", path)
+    scan = might_hold_pan(path.read_bytes().decode("utf-8", errors="replace"))  # skip the walk when no PAN can be there
     rows, bad, incidents = [], [], []
     for i, raw_item in enumerate(items):
         line = i + 1
         hits: list[tuple[str, str]] = []
-        item = _mask_item(raw_item, "", hits)
+        item = _mask_item(raw_item, "", hits) if scan else raw_item
         incidents.extend(Incident(name, line, f, d) for f, d in hits)
         try:
             rows.append(_transaction(item, name, line))

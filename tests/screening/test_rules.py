@@ -182,16 +182,19 @@ def test_cash_spike_floor_override_and_new_client():
     assert "new client" in f.explanation
 
 
-def test_new_payee_burst_and_not_also_unapproved():
+def test_new_payee_burst_and_unapproved_episode():
     ref = reference([cardholder("C001")], payees=[payee("C001", "MARY JONES", "402715", "87654321")])
     new = ("KEV X", "111111", "99998888")
     rows = [txn("C001", f"2026-03-{d:02d} 10:00", "payment_to_payee", -15000, payee=new, txn_id=f"N{d}") for d in (2, 6, 10)]
     [f] = screen(rows, ref, "new_payee_burst")
     assert f.london_date == D(2026, 3, 2) and f.details["detected_on"] == "2026-03-10"
     assert "3 bank payments totalling £450.00" in f.explanation and "ending 8888" in f.explanation
-    assert screen(rows, ref, "unapproved_payee") == []  # the burst is the one alert for those payments
+    # Each day's payments to the unknown account are also unapproved_payee findings about the same episode.
+    unapproved = sorted(screen(rows, ref, "unapproved_payee"), key=lambda f: f.details["detected_on"])
+    assert [f.london_date for f in unapproved] == [D(2026, 3, 2)] * 3
+    assert [f.details["detected_on"] for f in unapproved] == ["2026-03-02", "2026-03-06", "2026-03-10"]
+    assert "first unapproved payment seen 2026-03-02" in unapproved[2].explanation
     assert screen(rows[:2], ref, "new_payee_burst") == []
-    assert len(screen(rows[:2], ref, "unapproved_payee")) == 2
     spread = [txn("C001", f"2026-03-{d:02d} 10:00", "payment_to_payee", -15000, payee=new) for d in (2, 9, 16)]
     assert screen(spread, ref, "new_payee_burst") == []  # 14 days apart: not within the window
 

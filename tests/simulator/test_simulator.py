@@ -357,12 +357,22 @@ def test_thousand_clients_four_weeks_timing(tmp_path):
     assert len(result.drops) == 28 and result.items > 20_000
 
 
+_BY_ID: dict[int, dict[str, list]] = {}
+
+
+def _by_id(feed) -> dict[str, list]:
+    if id(feed) not in _BY_ID:
+        by_id: dict[str, list] = defaultdict(list)
+        for t in feed.txns:
+            by_id[f"{t.provider}:{t.txn_id}"].append(t)
+        _BY_ID[id(feed)] = by_id
+    return _BY_ID[id(feed)]
+
+
 def _primary(feed, ids: list[str]) -> list:
     """One record per evidence item: A/C the settled row if there is one; B the authorisation (or the
     completion when nothing was authorised first) — a clearing that names an authorisation is skipped."""
-    by_id: dict[str, list] = defaultdict(list)
-    for t in feed.txns:
-        by_id[f"{t.provider}:{t.txn_id}"].append(t)
+    by_id = _by_id(feed)
     out = []
     for e in ids:
         rows = by_id[e]
@@ -504,3 +514,39 @@ def test_background_never_looks_like_a_planted_pattern(big):
         opened = max(dt.date.fromisoformat(h["opened"]), START)
         marks = [opened, *out_days, end]
         assert all((b - a).days < 27 for a, b in zip(marks, marks[1:], strict=False)), card
+
+
+def test_background_life_events_stop_spending(big):
+    # Goal: an unplanted client in hospital, in respite or dead has no money leaving the card in that
+    # time — not even the settlement of an earlier card payment — so spend_in_hospital and
+    # spend_after_death fire only on planted cases, whichever record (authorisation or settlement)
+    # a rule reads.
+    result, feed = big
+    gt = json.loads(result.ground_truth.read_text())
+    planted = {c["client_id"] for c in gt["cases"] if c["client_id"]}
+    ref = _final_reference(result)
+    holder = {r["client_id"]: r for r in ref["cardholders.csv"]}
+    windows = defaultdict(list)
+    events = defaultdict(dict)
+    for e in ref["client_events.csv"]:
+        events[e["client_id"]][e["event"]] = dt.date.fromisoformat(e["date"])
+    for client, ev in events.items():
+        if client in planted:
+            continue
+        for first, last in (("hospital_admission", "hospital_discharge"), ("respite_start", "respite_end")):
+            if first in ev:
+                windows[client].append((ev[first], ev.get(last, dt.date.max)))
+        if "deceased" in ev:
+            windows[client].append((ev["deceased"], dt.date.max))
+    assert windows
+    by_card = {(holder[c]["provider"], holder[c]["account_id"]): w for c, w in windows.items()}
+    checked = 0
+    for t in feed.txns:
+        w = by_card.get((t.provider, t.account))
+        if not w or t.amount_pence >= 0 or t.kind in ("UNLOAD", "gpa.debit") or (t.provider == "C" and t.kind == "UNLOAD"):
+            continue
+        checked += 1
+        for a, b in w:
+            for day in (t.occurred_london.date(), t.posted):
+                assert day is None or not (a <= day <= b), (t, a, b)
+    assert checked > 0
