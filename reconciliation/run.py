@@ -138,20 +138,22 @@ def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.Da
     schema = {
         "quarantine_id": pl.Int64, "provider": pl.Utf8, "provider_txn_id": pl.Utf8, "source_file": pl.Utf8,
         "source_line": pl.Int64, "reason": pl.Utf8, "raw_text": pl.Utf8, "created_at": pl.Datetime("us", "UTC"),
-        "feed_date": pl.Date,
+        "feed_date": pl.Date, "drop_dir": pl.Utf8,
     }
     start = dt.datetime.combine(date_from, dt.time(0, 0), dt.UTC)
     rows = conn.execute(
         text(
             "SELECT q.quarantine_id, q.provider, q.provider_txn_id, q.source_file, q.source_line, q.reason, q.raw_text,"
-            " q.created_at, f.feed_date FROM quarantine q LEFT JOIN feed_files f ON f.sha256 = q.file_sha256"
+            " q.created_at, f.feed_date, f.drop_dir FROM quarantine q LEFT JOIN feed_files f ON f.sha256 = q.file_sha256"
             " WHERE (f.feed_date >= :f AND f.feed_date <= :t) OR (f.feed_date IS NULL AND q.created_at >= :start)"
             " ORDER BY q.quarantine_id"
         ),
         {"f": date_from, "t": date_to, "start": start},
     ).all()
     df = store._frame(rows, schema)
-    return df.with_columns(pl.coalesce("feed_date", pl.col("created_at").dt.date()).alias("day")).filter(
+    # A council extract's rows have no feed date: their drop folder's day says which run they belong to.
+    drop_day = pl.col("drop_dir").map_elements(drop_date, return_dtype=pl.Date)
+    return df.with_columns(pl.coalesce("feed_date", drop_day, pl.col("created_at").dt.date()).alias("day")).filter(
         pl.col("day").is_between(date_from, date_to)
     )
 

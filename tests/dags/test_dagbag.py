@@ -105,3 +105,11 @@ def test_airflow_reads_the_repository_cfg(dags):
     assert conf.getboolean("core", "load_examples") is False
     assert conf.get("core", "default_timezone") == "Europe/London"
     assert conf.get("database", "sql_alchemy_conn") == f"sqlite:///{AIRFLOW_HOME}/airflow.db"
+
+
+def test_helpers_are_not_parsed_as_dag_files(dags):
+    # Goal: dags/.airflowignore keeps _common.py out of the DAG processor's file list.
+    from airflow.utils.file import list_py_file_paths
+
+    names = {Path(p).name for p in list_py_file_paths(str(DAGS_DIR))}
+    assert names == {f"{dag_id}.py" for dag_id in EXPECTED_TASKS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import json
 import socket
 from email import policy as email_policy
 
@@ -13,7 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from ledger.db import get_engine
-from screening.alerts import SmtpSettings, send_pending_alerts, smtp_settings_from_env
+from screening.alerts import SmtpSettings, load_smtp_settings, send_pending_alerts, smtp_settings_from_env
 from screening.run import screen_days
 from screening.tables import alerts, case_events
 from tests.screening.builders import cardholder, payee, txn
@@ -111,3 +112,15 @@ def test_smtp_settings_from_env():
                                 "CARELEDGER_SMTP_USER": "u", "CARELEDGER_SMTP_PASSWORD": "p"})
     assert s == SmtpSettings("mail.example", 587, "dp@example", True, "u", "p")
     assert smtp_settings_from_env({}) is None
+
+
+def test_smtp_settings_from_airflow_connection(monkeypatch):
+    """Under Airflow the settings come from the smtp_default connection (here from its environment variable)."""
+    monkeypatch.delenv("CARELEDGER_SMTP_HOST", raising=False)
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "card_feeds_daily")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps({"conn_type": "smtp", "host": "mail.council.example", "port": 587, "login": "dp-user",
+                    "password": "secret-pw", "extra": {"from_email": "dp@council.example"}}),
+    )
+    assert load_smtp_settings() == SmtpSettings("mail.council.example", 587, "dp@council.example", True, "dp-user", "secret-pw")

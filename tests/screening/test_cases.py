@@ -152,3 +152,35 @@ def test_screen_days_twice_adds_no_new_alerts(db_url):
         assert screen_days(db_url, day, day)["recorded"]["new_findings"] == 0
     with engine.connect() as conn:
         assert _count(conn, alerts) == 3
+
+
+def test_contributions_hand_over_findings(db_url):
+    """contributions_stopped is computed by the contributions module and handed over as a Finding."""
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        _seed_reference(conn)
+    handed = Finding(rule="contributions_stopped", council="Testshire", client_id="C002", london_date=D(2026, 3, 9),
+                     severity="medium", explanation="No contribution for 3 weeks (£35.33 a week, £105.99 unpaid).",
+                     evidence_txn_ids=(), amount_pence=10599)
+    s = screen_days(db_url, D(2026, 3, 9), D(2026, 3, 9), extra_findings=[handed])
+    assert s["findings_by_rule"] == {"contributions_stopped": 1} and s["recorded"]["alerts_raised"] == 1
+    assert screen_days(db_url, D(2026, 3, 9), D(2026, 3, 9), extra_findings=[handed])["recorded"]["new_findings"] == 0
+    with engine.connect() as conn:
+        [case] = list_cases(conn, rule="contributions_stopped")
+        assert case["client_id"] == "C002" and case["evidence"] == ""
+
+
+def test_late_file_items_are_screened_the_night_they_arrive(db_url):
+    """Provider A's file for 3 March arrives on the 4th: the night of the 4th still raises the 3rd's finding."""
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        _seed_reference(conn)
+        _seed_transactions(conn, [txn("C002", "2026-03-02 11:00", "card_purchase", -1000, mcc="5411")])
+    assert screen_days(db_url, D(2026, 3, 3), D(2026, 3, 3))["findings_total"] == 0
+    with engine.begin() as conn:  # the late file
+        _seed_transactions(conn, [txn("C002", "2026-03-03 11:00", "cash", -2000, mcc="6011", txn_id="LATE1")])
+    s = screen_days(db_url, D(2026, 3, 4), D(2026, 3, 4))
+    assert s["rescreened_from"] == "2026-03-01" and s["recorded"]["alerts_raised"] == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(screening_findings.c.evidence, screening_findings.c.london_date)).one()[0] == "A:LATE1"
+    assert screen_days(db_url, D(2026, 3, 5), D(2026, 3, 5))["recorded"]["new_findings"] == 0

@@ -197,6 +197,8 @@ def test_new_payee_burst_and_unapproved_episode():
     assert screen(rows[:2], ref, "new_payee_burst") == []
     spread = [txn("C001", f"2026-03-{d:02d} 10:00", "payment_to_payee", -15000, payee=new) for d in (2, 9, 16)]
     assert screen(spread, ref, "new_payee_burst") == []  # 14 days apart: not within the window
+    four = reference([cardholder("C001")], thresholds="{client_thresholds: {C001: {new_payee_burst_count: 4}}}")
+    assert screen(rows, four, "new_payee_burst") == []
 
 
 def test_new_payee_burst_skips_established_approved_payee():
@@ -248,6 +250,8 @@ def test_velocity():
     assert len(f.evidence_txn_ids) == 8 and "8 card uses" in f.explanation and "£40.00" in f.explanation
     slow = [txn("C001", f"2026-03-04 {10 + m // 60}:{m % 60:02d}", "card_purchase", -500, mcc="5411") for m in range(0, 80, 10)]
     assert screen(slow, ref, "velocity") == []  # 8 uses over 70 minutes
+    nine = reference([cardholder("C001")], thresholds="{client_thresholds: {C001: {velocity_count: 9}}}")
+    assert screen([*burst, eighth], nine, "velocity") == []
 
 
 def test_b_authorisation_and_clearing_count_once():
