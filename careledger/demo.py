@@ -138,7 +138,8 @@ def _outputs(out_dir: Path, db_path: Path, sim) -> dict[str, Path]:
     outbox = out / "outbox"
     n_eml = len(list(outbox.rglob("*.eml"))) if outbox.exists() else 0
     outputs[f"alerts sent ({n_eml} .eml)"] = outbox
-    docs = sorted((out / "validation").rglob("index.html"), key=lambda p: p.stat().st_mtime) if (out / "validation").exists() else []
-    outputs["GX Data Docs"] = docs[-1] if docs else out / "validation (no Data Docs written)"
+    docs = sorted((out / "validation").rglob("index.html")) if (out / "validation").exists() else []
+    # One Data Docs site per ingest run (one per file and day); point at the folder holding them all.
+    outputs[f"GX Data Docs ({len(docs)} sites)"] = out / "validation" if docs else out / "validation (no Data Docs written)"
     outputs["Airflow home"] = out_dir / "airflow_home"
     return outputs

@@ -315,7 +315,7 @@ def render_xlsx(data: ReportData, path: Path) -> Path:
     exc = data.exceptions
     for etype in sorted(exc["exception_type"].unique().to_list()):
         rows = exc.filter(pl.col("exception_type") == etype).sort("section", "london_date", "exception_id")
-        ws = wb.add_worksheet(_sheet_name(guide_for(etype).title, used))
+        ws = wb.add_worksheet(_sheet_name(guide_for(etype).sheet or etype, used))
         ws.write_row(0, 0, [h for _, h, _ in COLUMNS], head)
         for i, row in enumerate(rows.iter_rows(named=True), start=1):
             for j, (k, _, kind) in enumerate(COLUMNS):

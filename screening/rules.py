@@ -100,6 +100,7 @@ ITEM_SCHEMA: dict[str, pl.DataType] = {
     "at_utc": pl.Datetime("us", "UTC"),
     "at_london": pl.Datetime("us"),  # London wall-clock time
     "london_date": pl.Date,
+    "posted_date": pl.Date,  # the provider's posting day once settled (as on a statement); null while pending
     "mcc": pl.Utf8,
     "merchant_country": pl.Utf8,
     "merchant_name": pl.Utf8,
@@ -203,6 +204,7 @@ def prepare_items(transactions: pl.DataFrame) -> pl.DataFrame:
         pl.col("occurred_at_utc").cast(pl.Datetime("us", "UTC")).alias("at_utc"),
         at_london.cast(pl.Datetime("us")).alias("at_london"),
         at_london.dt.date().alias("london_date"),
+        pl.when(pl.col("status") == "settled").then(pl.coalesce("posted_date", at_london.dt.date())).otherwise(None).alias("posted_date"),
         "mcc",
         "merchant_country",
         "merchant_name",
@@ -930,12 +932,20 @@ def new_payee_burst(inp: ScreenInput) -> list[Finding]:
 def dormant_card(inp: ScreenInput) -> list[Finding]:
     """Loads keep arriving but nothing was spent (card, cash or bank payment) for dormant_days or more.
 
+    A spend counts on the day money left the card (its posting day once settled, as the statement shows).
+
     A neglect signal, not a saving: care may not be being delivered. Silence explained by a recorded death,
     suspension, hospital stay or respite, or a closed card, is not raised.
     """
     it = inp.items.filter(pl.col("london_date") >= inp.complete_from)
     clients = _with_params(inp, it.group_by("client_id").agg(pl.col("london_date").min().alias("first_seen")), ["dormant_days", "opened", "closed"])
-    spend_days = it.filter(pl.col("out_pence") > 0).select("client_id", "london_date").unique()
+    # A spend counts on the day the money left the card: its posting day once settled (what the statement
+    # shows), else the day of use. An authorisation that expired unsettled is not spending.
+    spend_days = (
+        it.filter(pl.col("out_pence") > 0)
+        .select("client_id", pl.coalesce("posted_date", "london_date").alias("london_date"))
+        .unique()
+    )
     n = pl.col("dormant_days")
     # Each spending day, the next one (or none yet) -> the silent run between them.
     gaps = spend_days.sort("client_id", "london_date").with_columns(pl.col("london_date").shift(-1).over("client_id").alias("next"))

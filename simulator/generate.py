@@ -29,6 +29,7 @@ from simulator.population import (
     DAY,
     Population,
     _account_number,
+    _mistype,
     _next_weekday,
     _person,
     _sort_code,
@@ -295,8 +296,6 @@ class ClientSim:
                 continue
             ref = c.contrib_ref_habit or c.contributions[0].reference
             if c.contrib_ref_habit is None and rng.random() < 0.03:
-                from simulator.population import _mistype
-
                 ref = _mistype(ref, rng)
             if change is not None and due >= change:
                 if c.plant == "contributions_stopped":
@@ -307,11 +306,11 @@ class ClientSim:
                 self.contrib_arrivals[due].append((self.secs(6, 12), paid, ref))
                 continue
             r = rng.random()
+            if r < 0.02 and k < len(dues) - 1 and change is None and carried == 0:
+                carried = assessed  # missed this week, paid double next week (never two weeks running)
+                continue
             pence = assessed + carried
             carried = 0
-            if r < 0.02 and k < len(dues) - 1 and change is None:
-                carried = assessed  # missed this week, paid double next week
-                continue
             day = due
             if r < 0.08 and due + 2 * DAY <= pop.end:
                 day = due + rng.choice((1, 2)) * DAY

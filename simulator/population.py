@@ -435,6 +435,10 @@ def _bend(c: Client, rule: str, pop: Population, rng: random.Random) -> None:
     elif rule == "dormant_card":
         c.model, c.contributions = "none", []
         p["from"] = 0 if days < 56 else rng.randrange(0, days - 27)
+        if p["from"] == 0:
+            # Quiet from day 1: its first load lands on day 1 too, so the card's first item is on the
+            # first quiet day whether a rule counts from the card's first balance or its first item.
+            c.load_anchor = start
     elif rule == "drain_after_load":
         choices = [d for d in in_sim_dues if d <= end - 2 * DAY and d >= start]
         p["due"] = rng.choice(choices) if choices else None

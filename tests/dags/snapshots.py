@@ -18,9 +18,9 @@ TABLES = (
     "contribution_checks", "contribution_weeks", "reconciliation_runs",
 )
 VOLATILE = {
-    "entry_id", "posting_id", "exception_id", "batch_id", "prev_hash", "entry_hash", "run_id", "drop_dir",
+    "entry_id", "posting_id", "file_id", "exception_id", "batch_id", "prev_hash", "entry_hash", "run_id", "drop_dir",
     "row_id", "alert_id", "case_id", "finding_id", "message", "file_path", "path", "outbox_path", "incident_id",
-    "quarantine_id", "reverses_entry_id", "reversed_by_entry_id", "related_entry_id", "validation_path",
+    "quarantine_id", "message_id", "reverses_entry_id", "reversed_by_entry_id", "related_entry_id", "validation_path",
 }
 
 
@@ -29,11 +29,11 @@ def _volatile(name: str) -> bool:
 
 
 def snapshot(url: str) -> dict[str, list[tuple]]:
-    engine = get_engine(url)
-    insp = inspect(engine)
-    present = set(insp.get_table_names())
     out: dict[str, list[tuple]] = {}
-    with engine.connect() as conn:
+    # One connection for everything: on SQLite each transaction takes the write lock (BEGIN IMMEDIATE).
+    with get_engine(url).connect() as conn:
+        insp = inspect(conn)
+        present = set(insp.get_table_names())
         for table in TABLES:
             if table not in present:
                 continue

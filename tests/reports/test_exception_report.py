@@ -45,7 +45,7 @@ def test_report_files_open_and_carry_the_right_totals(db_url, tmp_path):
     assert figures["Loaded, month to date"] == funding["loaded_pence"].sum() / 100 == 5 * 1_000 + 900 + 500 + 300
     assert summary.cell(4 + 15, 2).number_format == "£#,##0.00"
 
-    bal = wb["Card balance does not match the"]
+    bal = wb["Balance differences"]
     header = [c.value for c in bal[1]]
     assert header[:4] == ["Section", "Id", "Status", "Type"]
     assert bal.freeze_panes == "A2" and bal.auto_filter.ref is not None

@@ -271,3 +271,14 @@ def test_every_rule_is_named_like_the_simulator():
         "restricted_mcc", "unapproved_payee", "cash_not_allowed", "cash_over_limit", "spending_abroad", "spend_after_death",
         "spend_in_hospital", "drain_after_load", "cash_spike", "new_payee_burst", "dormant_card", "unusual_hours", "velocity",
     }
+
+
+def test_dormant_card_counts_from_the_posting_day():
+    """A purchase used on 1 March and posted on 3 March: the card's money last moved on the 3rd."""
+    ref = reference([cardholder("C001")])
+    rows = [txn("C001", "2026-03-01 10:00", "card_purchase", -1000, mcc="5411", status="pending", provider="B", txn_id="auth"),
+            txn("C001", "2026-03-03 06:00", "card_purchase", -1000, mcc="5411", provider="B", txn_id="clear", related="auth"),
+            txn("C001", "2026-03-10 09:00", "council_load", 112000, provider="B")]
+    assert screen(rows, ref, "dormant_card", date_to=D(2026, 3, 30)) == []
+    [f] = screen(rows, ref, "dormant_card", date_to=D(2026, 3, 31))
+    assert f.london_date == D(2026, 3, 4) and f.details["detected_on"] == "2026-03-31"

@@ -550,3 +550,33 @@ def test_background_life_events_stop_spending(big):
             for day in (t.occurred_london.date(), t.posted):
                 assert day is None or not (a <= day <= b), (t, a, b)
     assert checked > 0
+
+
+def test_background_contributions_keep_up(big):
+    # Goal: unplanted net-model clients never fall three weeks behind (contributions_stopped and
+    # contribution_shortfall stay planted-only): payments at most 16 days apart (a missed week is
+    # paid double the next week, up to 2 days late) and the period's total covers all but one week.
+    result, feed = big
+    gt = json.loads(result.ground_truth.read_text())
+    planted = {c["client_id"] for c in gt["cases"] if c["client_id"]}
+    ref = _final_reference(result)
+    weekly = {r["client_id"]: int(r["weekly_amount"].replace(".", "")) for r in ref["contributions.csv"]}
+    paid = defaultdict(list)
+    holder = {(r["provider"], r["account_id"]): r for r in ref["cardholders.csv"]}
+    seen = set()
+    for t in feed.txns:
+        if t.kind in ("SO_IN", "transfer.in") and t.status == "settled" and (t.provider, t.txn_id) not in seen:
+            seen.add((t.provider, t.txn_id))
+            paid[holder[(t.provider, t.account)]["client_id"]].append((t.posted, t.amount_pence))
+    end = START + dt.timedelta(days=89)
+    checked = 0
+    for r in ref["cardholders.csv"]:
+        cid = r["client_id"]
+        if r["contribution_model"] != "net" or cid in planted or r["closed"] or dt.date.fromisoformat(r["opened"]) >= START:
+            continue
+        days = sorted(d for d, _ in paid[cid])
+        marks = [START, *days, end]
+        assert all((b - a).days <= 16 for a, b in zip(marks, marks[1:], strict=False)), (cid, days)
+        assert sum(p for _, p in paid[cid]) >= weekly[cid] * (len(range(0, 90, 7)) - 2), cid
+        checked += 1
+    assert checked > 50
