@@ -98,10 +98,15 @@ def _evidence_rows(conn: Connection, evidence: list[str]) -> list[dict[str, Any]
     rows = []
     for ev in evidence[:EVIDENCE_ROWS_MAX]:
         provider, _, txn_id = ev.partition(":")
+        # A settlement that completes an authorisation is shown at the authorisation's time (when the card
+        # was used), as the rules see it.
         r = conn.execute(
             text(
-                "SELECT occurred_at_utc, kind, status, amount_pence, merchant_name, mcc, merchant_country,"
-                " payee_account_number FROM transactions WHERE provider = :p AND provider_txn_id = :t"
+                "SELECT COALESCE(a.occurred_at_utc, t.occurred_at_utc) AS occurred_at_utc, t.kind, t.status,"
+                " t.amount_pence, t.merchant_name, t.mcc, t.merchant_country, t.payee_account_number"
+                " FROM transactions t LEFT JOIN transactions a ON a.provider = t.provider"
+                " AND a.provider_txn_id = t.related_txn_id AND a.status = 'pending' AND t.status = 'settled'"
+                " WHERE t.provider = :p AND t.provider_txn_id = :t"
             ),
             {"p": provider, "t": txn_id},
         ).mappings().first()
@@ -123,7 +128,7 @@ def _evidence_rows(conn: Connection, evidence: list[str]) -> list[dict[str, Any]
             "id": ev, "when": at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M"), "what": f"{r['kind']} ({r['status']})",
             "amount": gbp(r["amount_pence"]), "where": where,
         })
-    return rows
+    return sorted(rows, key=lambda r: (r["when"], r["id"]))
 
 
 def compose_alert(alert: dict, case: dict, finding: dict, evidence_rows: list[dict], from_addr: str) -> EmailMessage:
