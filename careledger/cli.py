@@ -30,11 +30,9 @@ from careledger.options import DbOpt, JsonOpt  # noqa: E402  (re-exported for ar
 
 def pounds(pence: int | None) -> str:
     """Pence as a pounds string for people: 123456 -> '£1,234.56', -5 -> '-£0.05'."""
-    if pence is None:
-        return ""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
+    from schemas.money import pounds as as_pounds
+
+    return as_pounds(pence)
 
 
 def _engine(db: str | None):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ledger.posting_rules import take_from_parts
+from schemas.money import pounds as pounds_text
 
 DAYS_PER_WEEK = 7
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -92,12 +93,6 @@ class ClawbackResult:
     amount_to_recover_pence: int
     outcome: str  # recover, recover_all, excluded, below_minimum, nothing_to_recover
     reason: str | None
-
-
-def pounds_text(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
 
 
 def clawback_for_card(p: CardPosition) -> ClawbackResult:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from clawback.instructions import slug
+from schemas.money import pounds_plain as _money_text
 
 # (header, line key, is money)
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -52,12 +53,6 @@ def render_csv(lines: Sequence[dict]) -> bytes:
     for r in _sorted(lines):
         w.writerow([_money_text(r[k]) if money else ("" if r[k] is None else r[k]) for _, k, money in COLUMNS])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
-
-
-def _money_text(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 def write_xlsx(path: Path, lines: Sequence[dict], *, council: str, iso_week: str, summary: dict) -> None:

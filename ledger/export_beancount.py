@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from ledger.bulk import to_date
+from schemas.money import pounds_plain as _pounds
 
 ROOTS = {"asset": "Assets", "expense": "Expenses", "equity": "Equity", "income": "Income", "suspense": "Assets"}
 ENTRIES_PER_CHUNK = 50_000
@@ -44,12 +45,6 @@ def beancount_account(code: str, account_type: str, role: str) -> str:
 
 def card_parent(provider: str, account_id: str, known: bool) -> str:
     return f"Assets:Card:{_component(provider + '-' + account_id)}" if known else f"Assets:Suspense:{_component(provider + '-' + account_id)}"
-
-
-def _pounds(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 def _quote(s: str | None) -> str:

@@ -34,6 +34,7 @@ import json
 import polars as pl
 
 from reconciliation.exceptions import ExceptionItem
+from schemas.money import pounds
 
 BALANCE_TYPES: tuple[str, ...] = ("balance_mismatch",)
 UNKNOWN_TYPES: tuple[str, ...] = ("unknown_account",)
@@ -57,14 +58,6 @@ def last4(account_id: str | None) -> str:
     if not account_id:
         return ""
     return "…" + str(account_id)[-4:]
-
-
-def pounds(pence: int | None) -> str:
-    if pence is None:
-        return ""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
 
 
 def _money_text_to_pence(value: str) -> int | None:

@@ -33,6 +33,7 @@ from reconciliation.exceptions import list_exceptions
 from reconciliation.funding import funding_totals
 from reports.charts import AGE_BUCKETS, age_bucket, exceptions_chart, spending_chart
 from reports.guide import GUIDE, SECTION_TITLES, guide_for
+from schemas.money import pounds_plain
 
 TEMPLATES = Path(__file__).parent / "templates"
 SPENDING_PERIOD_DAYS = 28  # the spending chart covers the four weeks ending on the run day
@@ -347,12 +348,7 @@ def write_csvs(data: ReportData, folder: Path) -> Path:
     for old in folder.glob("*.csv"):
         old.unlink()  # the folder holds exactly this run's files
 
-    def money(v) -> str:
-        if v is None:
-            return ""
-        sign = "-" if v < 0 else ""
-        whole, part = divmod(abs(int(v)), 100)
-        return f"{sign}{whole}.{part:02d}"
+    money = pounds_plain
 
     with (folder / "summary.csv").open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)

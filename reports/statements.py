@@ -14,13 +14,8 @@ import html
 from pathlib import Path
 
 from ledger.queries import Statement
-
-
-def pounds_text(pence: int) -> str:
-    """Pence as plain pounds with two decimals for spreadsheets: -1249 -> '-12.49'."""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}{whole}.{part:02d}"
+from schemas.money import pounds as _pounds
+from schemas.money import pounds_plain as pounds_text
 
 
 def write_statement_csv(st: Statement, path: Path) -> Path:
@@ -46,12 +41,6 @@ def write_statement_csv(st: Statement, path: Path) -> Path:
             )
         w.writerow([st.client_id, st.date_to.isoformat(), "", "closing", "Closing balance", "", "", pounds_text(st.closing_pence)])
     return path
-
-
-def _pounds(pence: int) -> str:
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
 
 
 def write_statement_html(st: Statement, path: Path) -> Path:

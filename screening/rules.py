@@ -29,6 +29,7 @@ import polars as pl
 
 from schemas.council_policy import THRESHOLD_DEFAULTS, CouncilPolicy
 from schemas.mcc import GROUPS
+from schemas.money import pounds
 from screening.findings import Finding
 
 LONDON = "Europe/London"
@@ -113,12 +114,7 @@ ITEM_SCHEMA: dict[str, pl.DataType] = {
 # --- small helpers --------------------------------------------------------------------------------
 def gbp(pence: int | float | None) -> str:
     """Pence as pounds for people: 38000 -> '£380.00'."""
-    if pence is None:
-        return "£0.00"
-    pence = int(round(pence))
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
+    return pounds(None if pence is None else int(round(pence)), none="£0.00")
 
 
 def last4(number: str | None) -> str:
