@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.bulk import bulk_insert
+from ledger.sqlfilters import filtered_query
 from ledger.tables import REFERENCE_TABLES, ref_councils, transactions
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
 from schemas.council_policy import parse_councils
@@ -97,33 +98,17 @@ def load_transactions(
     """Canonical transactions whose London date is in [date_from, date_to], as CANONICAL_SCHEMA plus
     ``hold_open`` (a pending item still holding funds) and ``entry_id`` (its journal entry once posted)."""
     cols = list(CANONICAL_SCHEMA) + ["hold_open", "entry_id"]
-    clauses, params = [], {}
-    if date_from is not None:
-        clauses.append("london_date >= :f")
-        params["f"] = date_from
-    if date_to is not None:
-        clauses.append("london_date <= :t")
-        params["t"] = date_to
-    if client_ids is not None:
-        clauses.append("client_id IN :clients")
-        params["clients"] = client_ids
-    if statuses is not None:
-        clauses.append("status IN :statuses")
-        params["statuses"] = list(statuses)
-    if kinds is not None:
-        clauses.append("kind IN :kinds")
-        params["kinds"] = list(kinds)
-    sql = f"SELECT {', '.join(cols)} FROM transactions"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY occurred_at_utc, provider, provider_txn_id"
-    stmt = text(sql)
-    if client_ids is not None:
-        stmt = stmt.bindparams(bindparam("clients", expanding=True))
-    if statuses is not None:
-        stmt = stmt.bindparams(bindparam("statuses", expanding=True))
-    if kinds is not None:
-        stmt = stmt.bindparams(bindparam("kinds", expanding=True))
+    stmt, params = filtered_query(
+        f"SELECT {', '.join(cols)} FROM transactions",
+        [
+            ("london_date", ">=", date_from),
+            ("london_date", "<=", date_to),
+            ("client_id", "IN", client_ids),
+            ("status", "IN", statuses),
+            ("kind", "IN", kinds),
+        ],
+        suffix="ORDER BY occurred_at_utc, provider, provider_txn_id",
+    )
     schema = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
     return _frame(conn.execute(stmt, params).all(), schema)
 
@@ -202,22 +187,14 @@ def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
 
 
 def load_provider_balances(conn: Connection, date_from: dt.date | None = None, date_to: dt.date | None = None) -> pl.DataFrame:
-    clauses, params = [], {}
-    if date_from is not None:
-        clauses.append("balance_date >= :f")
-        params["f"] = date_from
-    if date_to is not None:
-        clauses.append("balance_date <= :t")
-        params["t"] = date_to
-    sql = (
+    stmt, params = filtered_query(
         "SELECT provider, account_id, balance_date, closing_balance_pence, available_balance_pence, source_file"
-        " FROM provider_balances"
+        " FROM provider_balances",
+        [("balance_date", ">=", date_from), ("balance_date", "<=", date_to)],
+        suffix="ORDER BY provider, account_id, balance_date",
     )
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY provider, account_id, balance_date"
     schema = {k: v for k, v in BALANCE_SCHEMA.items() if k != "source_line"}
-    return _frame(conn.execute(text(sql), params).all(), schema)
+    return _frame(conn.execute(stmt, params).all(), schema)
 
 
 __all__ = [

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
+from ledger.sqlfilters import filtered_query
 from reconciliation.tables import exceptions
 
 OPEN_STATUSES: tuple[str, ...] = ("open", "explained")
@@ -139,19 +140,15 @@ def sync_exceptions(
     if new_rows:
         conn.execute(exceptions.insert(), new_rows)
     # Auto-resolve: open in scope, not found this time.
-    clauses = ["status IN ('open', 'explained')", "exception_type IN :types"]
-    params: dict = {"types": list(scope_types)}
-    if scope_date_from is not None:
-        clauses.append("london_date >= :f")
-        params["f"] = scope_date_from
-    if scope_date_to is not None:
-        clauses.append("london_date <= :t")
-        params["t"] = scope_date_to
-    if scope_council is not None:
-        clauses.append("council = :c")
-        params["c"] = scope_council
-    stale_stmt = text(f"SELECT exception_key FROM exceptions WHERE {' AND '.join(clauses)}").bindparams(
-        bindparam("types", expanding=True)
+    stale_stmt, params = filtered_query(
+        "SELECT exception_key FROM exceptions",
+        [
+            ("status", "IN", OPEN_STATUSES),
+            ("exception_type", "IN", scope_types),
+            ("london_date", ">=", scope_date_from),
+            ("london_date", "<=", scope_date_to),
+            ("council", "=", scope_council),
+        ],
     )
     found_keys = set(keys)
     stale = [k for (k,) in conn.execute(stale_stmt, params).all() if k not in found_keys]
@@ -197,16 +194,9 @@ def list_exceptions(conn: Connection, *, status: tuple[str, ...] | None = None, 
     """Exceptions as a frame (for reports, the CLI and tests), oldest first."""
     from feeds.store import _frame
 
-    cols = ", ".join(EXCEPTION_SCHEMA)
-    clauses, params = [], {}
-    if status:
-        clauses.append("status IN :st")
-        params["st"] = list(status)
-    if council:
-        clauses.append("council = :c")
-        params["c"] = council
-    sql = f"SELECT {cols} FROM exceptions" + (" WHERE " + " AND ".join(clauses) if clauses else "")
-    stmt = text(sql + " ORDER BY first_seen, exception_id")
-    if status:
-        stmt = stmt.bindparams(bindparam("st", expanding=True))
+    stmt, params = filtered_query(
+        f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions",
+        [("status", "IN", status or None), ("council", "=", council or None)],
+        suffix="ORDER BY first_seen, exception_id",
+    )
     return _frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
