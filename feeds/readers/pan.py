@@ -43,9 +43,19 @@ CANDIDATE_RE = r"[0-9](?:[ -]?[0-9]){12}"
 _LONG_RUN_RE = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
 
 
+# A sort code + account Identification written right after its scheme: never a PAN (module docstring).
+_SORT_CODE_IDENT_RE = re.compile(r'"SchemeName"\s*:\s*"UK\.OBIE\.SortCodeAccountNumber"\s*,\s*"Identification"\s*:\s*"[0-9]{14}"')
+
+
 def might_hold_pan(text: str) -> bool:
-    """False when ``text`` cannot contain a PAN (no run of 13 or more digits, no PAN scheme)."""
-    return _LONG_RUN_RE.search(text) is not None or "UK.OBIE.PAN" in text
+    """False when ``text`` cannot contain a PAN (no run of 13 or more digits, no PAN scheme).
+
+    Sort code + account identifiers written in the usual key order are set aside first; in any other
+    order they keep the answer True and the caller takes the careful per-value path.
+    """
+    if "UK.OBIE.PAN" in text:
+        return True
+    return _LONG_RUN_RE.search(_SORT_CODE_IDENT_RE.sub("", text)) is not None
 
 
 _IDENT_BEFORE_RE = re.compile(r'"Identification"\s*:\s*"$')

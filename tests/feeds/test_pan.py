@@ -119,3 +119,15 @@ def test_hostile_long_digit_runs_stay_fast():
     masked = mask_pans_in_text(text)
     assert time.perf_counter() - start < 5
     assert masked.endswith("****-****-****-1111")
+
+
+def test_file_precheck_skips_only_what_cannot_hold_a_pan():
+    """The whole-file precheck lets a reader skip the per-value walk, never a real card number."""
+    from feeds.readers.pan import might_hold_pan
+
+    sort_code_ident = '{"SchemeName":"UK.OBIE.SortCodeAccountNumber","Identification":"40112290001234"}'
+    assert not might_hold_pan(sort_code_ident + ' "Amount":"12.30" "2026-03-04T06:00:30+00:00"')
+    assert might_hold_pan(sort_code_ident + ' "TransactionInformation":"card 4111 1111 1111 1111"')
+    assert might_hold_pan('{"SchemeName":"UK.OBIE.PAN","Identification":"5555"}')
+    # another key order is not recognised, so the careful path runs
+    assert might_hold_pan('{"Identification":"40112290001234","SchemeName":"UK.OBIE.SortCodeAccountNumber"}')
