@@ -36,6 +36,7 @@ from ledger.posting_rules import (
     item_payload_hash,
     take_on_entries,
 )
+from ledger.sqlfilters import rows_where_in
 from ledger.tables import feed_files
 from schemas.canonical import CANONICAL_SCHEMA
 from schemas.reference import ReferenceData
@@ -139,12 +140,10 @@ def _quarantine(conn: Connection, rows: pl.DataFrame, run_id: str, sha: str) -> 
 
 def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.DataFrame:
     """Stored rows for these provider ids: status and payload hash."""
-    stmt = text(
-        "SELECT provider_txn_id, status, payload_hash FROM transactions WHERE provider = :p AND provider_txn_id IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
-    rows: list[tuple] = []
-    for start in range(0, len(ids), KEYS_PER_LOOKUP):
-        rows.extend(conn.execute(stmt, {"p": provider, "ids": ids[start : start + KEYS_PER_LOOKUP]}).all())
+    rows = rows_where_in(
+        conn, "SELECT provider_txn_id, status, payload_hash FROM transactions WHERE provider = :p AND {match}",
+        "provider_txn_id", ids, {"p": provider},
+    )
     return pl.DataFrame(
         rows, schema={"provider_txn_id": pl.Utf8, "stored_status": pl.Utf8, "stored_hash": pl.Utf8}, orient="row"
     )

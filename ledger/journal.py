@@ -120,14 +120,12 @@ def check_batch(entries: pl.DataFrame, postings: pl.DataFrame) -> None:
 
 def existing_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[int, str]]:
     """Already-posted keys among ``keys``: key -> (entry_id, payload_hash)."""
-    found: dict[str, tuple[int, str]] = {}
-    stmt = text("SELECT idempotency_key, entry_id, payload_hash FROM journal_entries WHERE idempotency_key IN :keys")
-    from sqlalchemy import bindparam
+    from ledger.sqlfilters import rows_where_in
 
-    stmt = stmt.bindparams(bindparam("keys", expanding=True))
-    for start in range(0, len(keys), KEYS_PER_LOOKUP):
-        for key, entry_id, phash in conn.execute(stmt, {"keys": keys[start : start + KEYS_PER_LOOKUP]}):
-            found[key] = (int(entry_id), phash)
+    found: dict[str, tuple[int, str]] = {}
+    sql = "SELECT idempotency_key, entry_id, payload_hash FROM journal_entries WHERE {match}"
+    for key, entry_id, phash in rows_where_in(conn, sql, "idempotency_key", keys):
+        found[key] = (int(entry_id), phash)
     return found
 
 

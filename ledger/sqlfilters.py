@@ -37,3 +37,28 @@ def filtered_query(base_sql: str, filters: Iterable[tuple[str, str, object]], *,
     if expanding:
         stmt = stmt.bindparams(*[bindparam(n, expanding=True) for n in expanding])
     return stmt, params
+
+
+KEYS_PER_LOOKUP_SQLITE = 5_000  # SQLite: bound on bound parameters per statement
+KEYS_PER_LOOKUP_PG = 100_000  # PostgreSQL: one array parameter; bound on the array's size
+
+
+def rows_where_in(conn, sql: str, column: str, values: list, params: dict | None = None) -> list:
+    """Rows of ``sql`` (which holds ``{match}`` where the membership test goes) for ``column`` in ``values``.
+
+    Why: "which of these 100,000 keys are already here?" is the hot lookup of idempotent loading.
+    On PostgreSQL one array parameter (``column = ANY(:values)``) is planned once and uses the
+    index; thousands of separate IN parameters cost more to bind and plan than to look up.
+    """
+    rows: list = []
+    if not values:
+        return rows
+    if conn.dialect.name == "postgresql":
+        stmt = text(sql.format(match=f"{column} = ANY(:values)"))
+        step = KEYS_PER_LOOKUP_PG
+    else:
+        stmt = text(sql.format(match=f"{column} IN :values")).bindparams(bindparam("values", expanding=True))
+        step = KEYS_PER_LOOKUP_SQLITE
+    for start in range(0, len(values), step):
+        rows.extend(conn.execute(stmt, {**(params or {}), "values": list(values[start : start + step])}).all())
+    return rows
