@@ -50,5 +50,5 @@ def register_bench(app: typer.Typer) -> None:
         for r in results:
             console.print(
                 f"{r['database']}: {r['ours']['total_s']:.1f}s end to end, {r['ratio_to_floor']:.2f}× the floor, "
-                f"{r['ours']['postings_per_s'] or 0:,} postings/s, {r['ratio_to_orm']:.0f}× the ORM, peak {r['ours']['peak_rss_mb']:,} MB"
+                f"{r['ours']['postings_per_s'] or 0:,} postings/s, {r['ratio_to_orm']:.2f}× the ORM, peak {r['ours']['peak_rss_mb']:,} MB"
             )
