@@ -26,7 +26,7 @@ def archive_file(path: Path, root: Path, provider: str, feed_date: dt.date, sha2
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = path.read_bytes()
-    lines = raw.splitlines(keepends=True)
+    lines = raw.splitlines(keepends=True) or [b""]  # an empty file still keeps its name
     masked = [mask_pans_in_text(line.decode("latin-1")).encode("latin-1") for line in lines]
     tmp = target.with_suffix(".tmp")
     pl.DataFrame(
@@ -58,3 +58,9 @@ def archived_days(root: Path, provider: str | None = None) -> list[tuple[str, dt
         if provider is None or p == provider:
             out.append((p, d, part))
     return out
+
+
+def restore_day(root: Path, feed_date: dt.date, out_dir: Path) -> list[Path]:
+    """Every provider file archived for ``feed_date``, written back into ``out_dir`` (a drop folder
+    to re-run; the council's extract is not archived here — it is stored in the ref_* tables)."""
+    return [restore_file(part, Path(out_dir)) for _, d, part in archived_days(root) if d == feed_date]
