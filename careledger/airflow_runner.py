@@ -226,6 +226,8 @@ def shell_exports(airflow_home: Path | None = None) -> str:
     jwt_file, key_file = home / ".jwt_secret", home / ".api_secret_key"
     lines.append(f'export AIRFLOW__API_AUTH__JWT_SECRET="$(cat {jwt_file})"')
     lines.append(f'export AIRFLOW__API__SECRET_KEY="$(cat {key_file})"')
+    # `airflow standalone` starts its components as `airflow ...` from the PATH.
+    lines.append(f'export PATH="{Path(sys.executable).parent}:$PATH"')
     return "\n".join(lines)
 
 
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "standalone":
         env = {**os.environ, **airflow_env()}
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         airflow = str(Path(sys.executable).with_name("airflow"))
         return subprocess.call([airflow, "standalone"], env=env)
     if command == "run" and len(args) >= 3:

@@ -80,22 +80,28 @@ def default_args() -> dict[str, Any]:
 
 # --- called inside task bodies ------------------------------------------------------------------
 def run_day(offset_days: int) -> dt.date:
-    """The London day this run works on: Param ``day`` if given, else from the run itself.
-
-    ``offset_days`` says how the schedule relates to the day: the feeds run at 02:00 on D+1 loads day
-    D (offset 1). An asset-triggered run takes the latest day named by its triggering events.
-    Never the wall clock, so a re-run or a backfill hits the same partition.
-    """
+    """The London day this run works on (see :func:`resolve_day`), from the running task's context."""
     ctx = get_current_context()
-    day = ctx["params"].get("day")
-    if day:
-        return dt.date.fromisoformat(day)
     events = ctx.get("triggering_asset_events") or {}
-    days = [e.extra["day"] for evs in events.values() for e in evs if (e.extra or {}).get("day")]
-    if days:
-        return dt.date.fromisoformat(max(days))
+    event_days = [e.extra["day"] for evs in events.values() for e in evs if (e.extra or {}).get("day")]
     anchor = ctx.get("logical_date") or ctx["dag_run"].run_after
-    return anchor.astimezone(LONDON).date() - dt.timedelta(days=offset_days)
+    return resolve_day(ctx["params"].get("day"), event_days, anchor, offset_days)
+
+
+def resolve_day(day_param: str | None, event_days: list[str], anchor: dt.datetime, offset_days: int) -> dt.date:
+    """Param ``day`` if given; else the latest day named by the triggering feed events (an
+    Asset-triggered reconciliation); else the London date of the run's logical date minus
+    ``offset_days`` (the 02:00 run on D+1 loads day D: offset 1). Never the wall clock, so a re-run
+    or a backfill hits the same partition."""
+    if day_param:
+        return dt.date.fromisoformat(day_param)
+    if event_days:
+        return dt.date.fromisoformat(max(event_days))
+    assert anchor.tzinfo is not None, "the run's logical date must be timezone-aware"
+    local = anchor.astimezone(LONDON)
+    # A plain datetime.date: the scheduler's logical date is a pendulum DateTime whose .date() is a
+    # pendulum Date, which database drivers (sqlite3) refuse as a parameter.
+    return dt.date(local.year, local.month, local.day) - dt.timedelta(days=offset_days)
 
 
 def db_url() -> str | None:

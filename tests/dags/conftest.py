@@ -7,7 +7,9 @@ ledger database each test uses comes from the `db_url` fixture (SQLite and Postg
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from careledger import airflow_runner
 
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="careledger-airflow-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)  # even when no DAG test was selected
 airflow_runner.configure(
     AIRFLOW_HOME,
     extra_env={"CARELEDGER_TASK_RETRIES": "0", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},

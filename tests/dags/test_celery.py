@@ -84,6 +84,20 @@ def _result(proc: subprocess.Popen, timeout_s: float = 600) -> dict:
     return json.loads(lines[-1].removeprefix("RUN-RESULT "))
 
 
+def _runs_interleaved(worker_logs) -> bool:
+    """True if, in the workers' logs, the last two runs' tasks interleave (they ran at the same time)."""
+    import re
+
+    pattern = re.compile(r"^(\S+Z) .*Executing workload in Celery.*?run_id='([^']+)'", re.M)
+    started = sorted(m.groups() for log in worker_logs for m in pattern.finditer(log))
+    order = [run_id for _, run_id in started]
+    runs = list(dict.fromkeys(order))[-2:]  # the concurrent pair: the last two runs to start
+    assert len(runs) == 2, runs
+    spans = {r: (order.index(r), len(order) - 1 - order[::-1].index(r)) for r in runs}
+    (a0, a1), (b0, b1) = spans[runs[0]], spans[runs[1]]
+    return a0 < b1 and b0 < a1
+
+
 @pytest.mark.slow
 @pytest.mark.pg
 def test_two_days_on_two_celery_workers_equal_one_after_the_other(metadata_db, tmp_path):
@@ -93,7 +107,11 @@ def test_two_days_on_two_celery_workers_equal_one_after_the_other(metadata_db, t
     seq_url, seq_schema = make_pg_database()
     conc_url, conc_schema = make_pg_database()
     home = tmp_path / "airflow"
-    stack = airflow_runner.CeleryStack(home, metadata_db, workers=2, api_port=_free_port())
+    # A Redis database of its own (2-15), so another stack on the same Redis cannot take its tasks.
+    redis_db = 2 + uuid.uuid4().int % 14
+    stack = airflow_runner.CeleryStack(home, metadata_db, workers=2, api_port=_free_port(),
+                                       broker_url=f"redis://127.0.0.1:6379/{redis_db}",
+                                       result_backend=f"redis://127.0.0.1:6379/{redis_db}")
     stack.env["CARELEDGER_TASK_RETRIES"] = "0"  # a failure shows at once instead of after a retry delay
     # The drivers are quiet; the services keep INFO logs (the test reads "ready" from them).
     env = {**stack.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
@@ -114,6 +132,7 @@ def test_two_days_on_two_celery_workers_equal_one_after_the_other(metadata_db, t
         logs = {i: (home / "stack-logs" / f"worker{i}.log").read_text(errors="replace") for i in (1, 2)}
         executed = {i: log.count("Executing workload in Celery") for i, log in logs.items()}
         assert all(n > 0 for n in executed.values()), f"both workers ran tasks: {executed}"
+        assert _runs_interleaved(logs.values()), "the two concurrent days' tasks overlapped in time"
         assert ledger_by_key(conc_url) == ledger_by_key(seq_url)
         with get_engine(conc_url).connect() as conn:
             assert verify_ledger(conn).ok

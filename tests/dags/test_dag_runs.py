@@ -138,10 +138,14 @@ def test_clawback_is_never_approved_without_a_named_approver(sqlite_url, sim_dro
     from sqlalchemy import text
 
     from ledger.db import get_engine
+    from schemas.council_policy import parse_councils
 
     days = _days()
-    run_days_through_dags(sqlite_url, sim_drops, tmp_path / "out", dags, days)
-    weekly = next(d for d in days if d.isoweekday() in _weekly_days(sqlite_url))
+    policy = parse_councils((sim_drops / days[0].strftime("%Y%m%d") / "councils.yaml").read_text(encoding="utf-8"))[COUNCIL]
+    weekly = next(d for d in days if d.isoweekday() == policy.clawback_isoweekday)
+    runs = run_days_through_dags(sqlite_url, sim_drops, tmp_path / "out", dags, [d for d in days if d <= weekly])
+    assert [r.dag_id for r in runs if r.day == weekly][-2:] == ["clawback_weekly", "contributions_weekly"]
+    assert all(r.ok for r in runs), [(r.dag_id, str(r.day), r.failed_tasks()) for r in runs if not r.ok]
     conf = {"db_url": sqlite_url, "out_dir": str(tmp_path / "out")}
     with get_engine(sqlite_url).connect() as conn:
         statuses = {s for (s,) in conn.execute(text("SELECT status FROM clawback_runs"))}

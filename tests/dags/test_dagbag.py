@@ -113,3 +113,26 @@ def test_helpers_are_not_parsed_as_dag_files(dags):
 
     names = {Path(p).name for p in list_py_file_paths(str(DAGS_DIR))}
     assert names == {f"{dag_id}.py" for dag_id in EXPECTED_TASKS}
+
+
+def test_the_day_a_run_works_on(dags):
+    # Goal: Param day wins; then the feed events' day; then the logical date in London minus the
+    # DAG's offset — across the clock change (29 March 2026), never the wall clock.
+    import _common  # on sys.path once the DAG folder is parsed (the dags fixture)
+
+    utc = dt.UTC
+    assert _common.resolve_day("2026-03-03", ["2026-03-09"], dt.datetime(2026, 3, 20, tzinfo=utc), 1) == dt.date(2026, 3, 3)
+    assert _common.resolve_day(None, ["2026-03-02", "2026-03-04"], dt.datetime(2026, 3, 20, tzinfo=utc), 1) == dt.date(2026, 3, 4)
+    # 02:00 London on 30 March (BST) is 01:00 UTC: the feeds run loads 29 March.
+    assert _common.resolve_day(None, [], dt.datetime(2026, 3, 30, 1, 0, tzinfo=utc), 1) == dt.date(2026, 3, 29)
+    # 23:30 UTC on 31 March is already 1 April in London: a weekly run (offset 0) works for 1 April.
+    assert _common.resolve_day(None, [], dt.datetime(2026, 3, 31, 23, 30, tzinfo=utc), 0) == dt.date(2026, 4, 1)
+    # The scheduler's logical date is a pendulum DateTime; the day must come out a plain date.
+    import pendulum
+
+    day = _common.resolve_day(None, [], pendulum.datetime(2026, 3, 3, 2, 0, tz="Europe/London"), 1)
+    assert type(day) is dt.date and day == dt.date(2026, 3, 2)
+    for dag_id in airflow_runner.DAG_IDS:
+        at = airflow_runner.logical_date_for(dag_id, dt.date(2026, 3, 29))
+        offset = airflow_runner.SCHEDULE_LONDON[dag_id][1]
+        assert _common.resolve_day(None, [], at, offset) == dt.date(2026, 3, 29), dag_id
