@@ -150,6 +150,15 @@ def councils_due(db: str | None, day: dt.date) -> list[str]:
     return sorted(name for name, pol in ref.councils.items() if pol.clawback_isoweekday == day.isoweekday())
 
 
+def councils_for_this_run(day_offset: int) -> list[str]:
+    """The councils a weekly run acts for: the one named in the run's ``council`` Param, else those
+    whose weekday it is (shared by clawback_weekly and contributions_weekly)."""
+    from airflow.sdk import get_current_context
+
+    forced = get_current_context()["params"].get("council")
+    return [forced] if forced else councils_due(db_url(), run_day(day_offset))
+
+
 def jsonable(obj: Any) -> Any:
     """Make an entry point's summary safe for XCom (paths and dates become strings)."""
     if isinstance(obj, dict):

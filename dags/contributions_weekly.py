@@ -36,10 +36,7 @@ DAY_OFFSET = 0
 def contributions_weekly():
     @task
     def councils_due() -> list[str]:
-        from airflow.sdk import get_current_context
-
-        forced = get_current_context()["params"].get("council")
-        return [forced] if forced else c.councils_due(c.db_url(), c.run_day(DAY_OFFSET))
+        return c.councils_for_this_run(DAY_OFFSET)
 
     @task(map_index_template="{{ council }}")
     def check_contributions(council: str) -> dict:
