@@ -160,17 +160,14 @@ def _card_states(conn: Connection, cards: list[tuple[str, str]]) -> dict[tuple[s
     if not cards:
         return states
     codes = [f"card:{p}:{a}:{part}" for p, a in cards for part in ("council", "client")]
-    stmt = text(
-        "SELECT account_code, coalesce(sum(amount_pence), 0) FROM postings WHERE account_code IN :codes GROUP BY account_code"
-    ).bindparams(bindparam("codes", expanding=True))
-    for start in range(0, len(codes), KEYS_PER_LOOKUP):
-        for code, pence in conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}):
-            _, p, a, part = code.split(":")
-            state = states.setdefault((p, a), CardState())
-            if part == "council":
-                state.council_pence = int(pence)
-            else:
-                state.client_pence = int(pence)
+    sql = "SELECT account_code, coalesce(sum(amount_pence), 0) FROM postings WHERE {match} GROUP BY account_code"
+    for code, pence in rows_where_in(conn, sql, "account_code", codes):
+        _, p, a, part = code.split(":")
+        state = states.setdefault((p, a), CardState())
+        if part == "council":
+            state.council_pence = int(pence)
+        else:
+            state.client_pence = int(pence)
     return states
 
 
@@ -179,13 +176,12 @@ def _originals(conn: Connection, keys: list[str]) -> dict[str, list[tuple[str, i
     out: dict[str, list[tuple[str, int]]] = {}
     if not keys:
         return out
-    stmt = text(
+    sql = (
         "SELECT e.idempotency_key, p.account_code, p.amount_pence FROM journal_entries e"
-        " JOIN postings p ON p.entry_id = e.entry_id WHERE e.idempotency_key IN :keys ORDER BY p.posting_id"
-    ).bindparams(bindparam("keys", expanding=True))
-    for start in range(0, len(keys), KEYS_PER_LOOKUP):
-        for key, code, pence in conn.execute(stmt, {"keys": keys[start : start + KEYS_PER_LOOKUP]}):
-            out.setdefault(key, []).append((code, int(pence)))
+        " JOIN postings p ON p.entry_id = e.entry_id WHERE {match} ORDER BY p.posting_id"
+    )
+    for key, code, pence in rows_where_in(conn, sql, "e.idempotency_key", keys):
+        out.setdefault(key, []).append((code, int(pence)))
     return out
 
 
@@ -390,13 +386,10 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
         .alias("_other"),
     )
     codes = [c for c in candidates["_main"].to_list() + candidates["_other"].to_list() if c]
-    stmt = text(
-        "SELECT account_code, london_date, sum(amount_pence) FROM postings WHERE account_code IN :codes"
-        " GROUP BY account_code, london_date"
-    ).bindparams(bindparam("codes", expanding=True))
-    rows = []
-    for start in range(0, len(codes), KEYS_PER_LOOKUP):
-        rows.extend(conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}).all())
+    rows = rows_where_in(
+        conn, "SELECT account_code, london_date, sum(amount_pence) FROM postings WHERE {match} GROUP BY account_code, london_date",
+        "account_code", codes,
+    )
     by_day = store._frame(rows, {"account_code": pl.Utf8, "london_date": pl.Date, "pence": pl.Int64})
     long = pl.concat(
         [

@@ -28,7 +28,6 @@ from ledger.bulk import bulk_insert
 from ledger.db import take_ledger_lock
 
 GENESIS_HASH = "0" * 64
-KEYS_PER_LOOKUP = 5_000  # bound on the IN-list when looking up already-posted keys
 
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "idempotency_key": pl.Utf8,
@@ -150,11 +149,9 @@ def ensure_accounts(conn: Connection, accounts: pl.DataFrame) -> int:
     accounts = accounts.select(list(ACCOUNT_SCHEMA)).unique("code", keep="first")
     have: set[str] = set()
     codes = accounts["code"].to_list()
-    from sqlalchemy import bindparam
+    from ledger.sqlfilters import rows_where_in
 
-    stmt = text("SELECT code FROM accounts WHERE code IN :codes").bindparams(bindparam("codes", expanding=True))
-    for start in range(0, len(codes), KEYS_PER_LOOKUP):
-        have.update(r[0] for r in conn.execute(stmt, {"codes": codes[start : start + KEYS_PER_LOOKUP]}))
+    have.update(r[0] for r in rows_where_in(conn, "SELECT code FROM accounts WHERE {match}", "code", codes))
     new = accounts.filter(~pl.col("code").is_in(list(have)))
     if new.height:
         now = dt.datetime.now(dt.UTC)

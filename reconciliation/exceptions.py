@@ -17,9 +17,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
 
-from ledger.sqlfilters import filtered_query
+from ledger.sqlfilters import filtered_query, rows_where_in
 from reconciliation.tables import exceptions
 
 OPEN_STATUSES: tuple[str, ...] = ("open", "explained")
@@ -75,16 +75,13 @@ def sync_exceptions(
     existing: dict[str, str] = {}
     manual: set[str] = set()
     noted: set[str] = set()  # a person has written a note: their "explained" stands
-    stmt = text("SELECT exception_key, status, resolution, note FROM exceptions WHERE exception_key IN :keys").bindparams(
-        bindparam("keys", expanding=True)
-    )
-    for start in range(0, len(keys), 5000):
-        for key, status, resolution, note in conn.execute(stmt, {"keys": keys[start : start + 5000]}).all():
-            existing[key] = status
-            if status == "resolved" and resolution == "manual":
-                manual.add(key)
-            if note:
-                noted.add(key)
+    sql = "SELECT exception_key, status, resolution, note FROM exceptions WHERE {match}"
+    for key, status, resolution, note in rows_where_in(conn, sql, "exception_key", keys):
+        existing[key] = status
+        if status == "resolved" and resolution == "manual":
+            manual.add(key)
+        if note:
+            noted.add(key)
     new_rows = []
     for f in found:
         status = existing.get(f.key)
