@@ -150,11 +150,23 @@ def councils_due(db: str | None, day: dt.date) -> list[str]:
     return sorted(name for name, pol in ref.councils.items() if pol.clawback_isoweekday == day.isoweekday())
 
 
+def week_for_this_run(day_offset: int) -> str:
+    """The ISO week a weekly run works on: its ``week`` Param, else the week of its day."""
+    return get_current_context()["params"].get("week") or iso_week(run_day(day_offset))
+
+
+def weekly_params(council_title: str) -> dict:
+    """Params every weekly DAG takes: the day, the ISO week and an optional council."""
+    return {
+        **common_params("The council weekday this run is for; empty = the run's logical date"),
+        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", title="ISO week, e.g. 2026-W10"),
+        "council": Param(None, type=["null", "string"], title=council_title),
+    }
+
+
 def councils_for_this_run(day_offset: int) -> list[str]:
     """The councils a weekly run acts for: the one named in the run's ``council`` Param, else those
     whose weekday it is (shared by clawback_weekly and contributions_weekly)."""
-    from airflow.sdk import get_current_context
-
     forced = get_current_context()["params"].get("council")
     return [forced] if forced else councils_due(db_url(), run_day(day_offset))
 

@@ -20,12 +20,6 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 DAY_OFFSET = 0  # the 07:00 run on day D works for day D
 
 
-def _week() -> str:
-    from airflow.sdk import get_current_context
-
-    return get_current_context()["params"].get("week") or c.iso_week(c.run_day(DAY_OFFSET))
-
-
 @dag(
     dag_id="clawback_weekly",
     schedule=CronTriggerTimetable("0 7 * * *", timezone="Europe/London"),
@@ -34,9 +28,7 @@ def _week() -> str:
     max_active_runs=1,
     default_args=c.default_args(),
     params={
-        **c.common_params("The council weekday this run is for; empty = the run's logical date"),
-        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", title="ISO week, e.g. 2026-W10"),
-        "council": Param(None, type=["null", "string"], title="Council (empty = those whose clawback day it is)"),
+        **c.weekly_params("Council (empty = those whose clawback day it is)"),
         "approve": Param(False, type="boolean", title="Approve and issue provider instructions"),
         "approved_by": Param("", type="string", title="Who approves (required with approve)"),
     },
@@ -51,7 +43,7 @@ def clawback_weekly():
     def compute_schedule(council: str) -> dict:
         """The week's clawback schedule for one council; nothing is sent to anyone."""
         compute = c.entry_point("clawback.run", "compute_schedule")
-        week = _week()
+        week = c.week_for_this_run(DAY_OFFSET)
         return c.jsonable(compute(c.db_url(), week, c.out_dir() / "clawback" / week, council=council))
 
     @task
@@ -61,7 +53,7 @@ def clawback_weekly():
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         params = get_current_context()["params"]
-        week = _week()
+        week = c.week_for_this_run(DAY_OFFSET)
         if not params.get("approve"):
             raise AirflowSkipException(
                 f"clawback schedule for {week} computed for {len(list(computed))} council(s) and waiting for approval; "

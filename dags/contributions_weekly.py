@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import _common as c
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
 DAY_OFFSET = 0
 
@@ -27,9 +27,7 @@ DAY_OFFSET = 0
     max_active_runs=1,
     default_args=c.default_args(),
     params={
-        **c.common_params("The council weekday this run is for; empty = the run's logical date"),
-        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", title="ISO week, e.g. 2026-W10"),
-        "council": Param(None, type=["null", "string"], title="Council (empty = those whose weekly day it is)"),
+        **c.weekly_params("Council (empty = those whose weekly day it is)"),
     },
     tags=["careledger", "clawback"],
 )
@@ -40,10 +38,8 @@ def contributions_weekly():
 
     @task(map_index_template="{{ council }}")
     def check_contributions(council: str) -> dict:
-        from airflow.sdk import get_current_context
-
         run_contributions = c.entry_point("clawback.contributions", "run_contributions")
-        week = get_current_context()["params"].get("week") or c.iso_week(c.run_day(DAY_OFFSET))
+        week = c.week_for_this_run(DAY_OFFSET)
         return c.jsonable(run_contributions(c.db_url(), week, council=council))
 
     check_contributions.expand(council=councils_due())

@@ -47,26 +47,14 @@ def item_payload_hash(row: Mapping) -> str:
     )
 
 
-def booking(row: Mapping) -> tuple[dt.date, dt.datetime]:
-    """The London day an item is booked (its posting date once settled) and its booking instant.
+def with_booking(items: pl.DataFrame) -> pl.DataFrame:
+    """Adds ``_book_day`` and ``_book_at``: the London day each item is booked (its posting date once
+    settled) and its booking instant.
 
     A card payment authorised on Monday and settled on Tuesday is in Tuesday's closing balance, so
-    the ledger books it on Tuesday; the instant is the event time, or Tuesday 00:00 London if later.
+    the ledger books it on Tuesday; the instant is the event time, clamped into the booking day
+    (Tuesday 00:00 London if earlier, the day's last microsecond if later). Vectorised over the frame.
     """
-    occurred: dt.datetime = row["occurred_at_utc"]
-    day: dt.date = row["posted_date"] or row["london_date"]
-    start_of_day = dt.datetime.combine(day, dt.time(0, 0), LONDON).astimezone(dt.UTC)
-    end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), LONDON).astimezone(dt.UTC)
-    at = occurred
-    if at < start_of_day:
-        at = start_of_day
-    if at >= end_of_day:
-        at = end_of_day - dt.timedelta(microseconds=1)
-    return day, at
-
-
-def with_booking(items: pl.DataFrame) -> pl.DataFrame:
-    """``booking`` for a whole frame at once: adds ``_book_day`` and ``_book_at`` (same rule, vectorised)."""
     day = pl.coalesce("posted_date", "london_date")
     start = day.cast(pl.Datetime("us")).dt.replace_time_zone("Europe/London", ambiguous="earliest", non_existent="null")
     end = (day + pl.duration(days=1)).cast(pl.Datetime("us")).dt.replace_time_zone(
@@ -98,7 +86,7 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 def describe(items: pl.DataFrame) -> pl.Series:
-    """``description_for`` for a whole frame at once."""
+    """Each entry's description: what it is, who (merchant or payee), and the reference, joined by " — "."""
     text = pl.col("kind").replace_strict(DESCRIPTIONS, default=pl.col("kind"), return_dtype=pl.Utf8)
     who = pl.coalesce(
         pl.when(pl.col("merchant_name") != "").then(pl.col("merchant_name")),
@@ -140,14 +128,6 @@ class BuiltEntries:
     postings: pl.DataFrame
     accounts: pl.DataFrame
     states: dict[tuple[str, str], CardState] = field(default_factory=dict)
-
-
-def description_for(row: Mapping) -> str:
-    kind = row["kind"]
-    who = row.get("merchant_name") or row.get("payee_name") or ""
-    text = DESCRIPTIONS.get(kind, kind)
-    ref = row.get("reference")
-    return " — ".join(p for p in (text, who, ref) if p)
 
 
 def build_entries(
