@@ -307,7 +307,8 @@ def store_and_post(
         ]
         split = {name: str(pol.threshold("balance_split")) for name, pol in ref.councils.items()}
         built = build_entries(new_items, _card_states(conn, cards), _originals(conn, related), split)
-        result = post_entries(conn, built.entries, built.postings, built.accounts, source=source)
+        # ``already`` was looked up above under the same lock and transaction: new_items are not in it.
+        result = post_entries(conn, built.entries, built.postings, built.accounts, source=source, existing=already)
         counts["posted"] = result.posted
         # Link each transaction to the entry that posted it: one set-based UPDATE from a temporary
         # table (a row-by-row UPDATE was the largest single cost of posting a big file).

@@ -166,8 +166,14 @@ def post_entries(
     accounts: pl.DataFrame,
     *,
     source: str,
+    existing: dict[str, tuple[int, str]] | None = None,
 ) -> PostResult:
-    """Post a batch in the caller's transaction. Idempotent by key; conflicts are returned, not written."""
+    """Post a batch in the caller's transaction. Idempotent by key; conflicts are returned, not written.
+
+    ``existing``: the already-posted keys among this batch's, when the caller has just looked them up
+    under the ledger lock in this same transaction (ingest does, to avoid building entries for posted
+    items); the lookup is then not repeated. The unique key constraint stays the backstop.
+    """
     entries = entries.select([pl.col(c).cast(t) for c, t in ENTRY_SCHEMA.items()])
     postings = postings.select([pl.col(c).cast(t) for c, t in POSTING_SCHEMA.items()])
     check_batch(entries, postings)
@@ -177,7 +183,10 @@ def post_entries(
     take_ledger_lock(conn)
 
     keys = entries["idempotency_key"].to_list()
-    existing = existing_keys(conn, keys)
+    if existing is None:
+        existing = existing_keys(conn, keys)
+    else:
+        existing = {k: existing[k] for k in keys if k in existing}
     if existing:
         hashes = dict(zip(keys, entries["payload_hash"].to_list(), strict=True))
         for key, (entry_id, old_hash) in existing.items():
