@@ -139,14 +139,42 @@ def _quarantine(conn: Connection, rows: pl.DataFrame, run_id: str, sha: str) -> 
 
 
 def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.DataFrame:
-    """Stored rows for these provider ids: status and payload hash."""
+    """Stored rows for these provider ids: status, payload hash and hold history."""
     rows = rows_where_in(
-        conn, "SELECT provider_txn_id, status, payload_hash FROM transactions WHERE provider = :p AND {match}",
+        conn,
+        "SELECT provider_txn_id, status, payload_hash, held_amount_pence, hold_closed_on FROM transactions"
+        " WHERE provider = :p AND {match}",
         "provider_txn_id", ids, {"p": provider},
     )
-    return pl.DataFrame(
-        rows, schema={"provider_txn_id": pl.Utf8, "stored_status": pl.Utf8, "stored_hash": pl.Utf8}, orient="row"
-    )
+    return store._frame(rows, STORED_SCHEMA)
+
+
+STORED_SCHEMA: dict[str, pl.DataType] = {
+    "provider_txn_id": pl.Utf8, "stored_status": pl.Utf8, "stored_hash": pl.Utf8,
+    "stored_held_pence": pl.Int64, "stored_closed_on": pl.Date,
+}
+
+
+def _hold_columns(feed_date: pl.Expr) -> list[pl.Expr]:
+    """``hold_open``, ``held_amount_pence`` and ``hold_closed_on`` for rows about to be written.
+
+    Why keep history: a re-run of an older day must see the holds open at the end of *that* day,
+    not today's. A pending row holds its amount until something closes it; an item moving from
+    pending to a final state closes its hold on its posted date or, with none (a reversal), on the
+    day of the feed that said so. A hold already closed by a related event stays closed.
+    """
+    pending = pl.col("status") == "pending"
+    closed_before = pl.col("stored_closed_on").is_not_null()
+    advancing = (pl.col("stored_status") == "pending") & ~pending
+    return [
+        (pending & ~closed_before).alias("hold_open"),
+        pl.when(pending).then(pl.col("amount_pence"))
+        .when(advancing).then(pl.coalesce("stored_held_pence", "amount_pence"))
+        .otherwise(None).cast(pl.Int64).alias("held_amount_pence"),
+        pl.when(closed_before).then(pl.col("stored_closed_on"))
+        .when(advancing).then(pl.coalesce("posted_date", feed_date))
+        .otherwise(None).cast(pl.Date).alias("hold_closed_on"),
+    ]
 
 
 def _status_rank(col: str) -> pl.Expr:
@@ -191,11 +219,14 @@ def store_and_post(
     ref: ReferenceData,
     *,
     source: str,
+    feed_date: dt.date | None = None,
 ) -> dict[str, int]:
     """Store canonical transactions and post the settled ones; returns counts.
 
     Must run inside the caller's transaction. Returns posted, already_posted, pending, conflicts
-    and the conflicting rows (as a quarantine frame under key "conflict_rows").
+    and the conflicting rows (as a quarantine frame under key "conflict_rows"). ``feed_date`` is
+    the day of the file the rows came from: a hold that a final state closes without a posted
+    date (a reversal) ends on it; without one, the latest day among the rows stands in.
     """
     counts = {"posted": 0, "already_posted": 0, "pending": 0, "conflicts": 0}
     conflict_rows: list[dict] = []
@@ -224,8 +255,9 @@ def store_and_post(
     ]
     stored = pl.concat(stored_parts) if stored_parts else pl.DataFrame()
     merged = txns.join(stored, on=["provider", "provider_txn_id"], how="left") if stored.height else txns.with_columns(
-        pl.lit(None, dtype=pl.Utf8).alias("stored_status"), pl.lit(None, dtype=pl.Utf8).alias("stored_hash")
+        pl.lit(None, dtype=dtype).alias(name) for name, dtype in STORED_SCHEMA.items() if name != "provider_txn_id"
     )
+    closing_day = pl.lit(feed_date if feed_date is not None else txns["london_date"].max(), dtype=pl.Date)
     is_new = pl.col("stored_status").is_null()
     stored_final = pl.col("stored_status").is_not_null() & (pl.col("stored_status") != "pending")
     conflict = stored_final & (pl.col("status") != "pending") & (pl.col("stored_hash") != pl.col("payload_hash"))
@@ -258,20 +290,26 @@ def store_and_post(
         for p, ids in ids_by_provider.items():
             for start in range(0, len(ids), KEYS_PER_LOOKUP):
                 conn.execute(delete, {"p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
-        rows = to_write.with_columns((pl.col("status") == "pending").alias("hold_open"), pl.lit(None, dtype=pl.Int64).alias("entry_id"))
-        bulk_insert(conn, "transactions", rows.select(list(CANONICAL_SCHEMA) + ["hold_open", "payload_hash", "entry_id"]))
+        rows = to_write.with_columns(*_hold_columns(closing_day), pl.lit(None, dtype=pl.Int64).alias("entry_id"))
+        bulk_insert(
+            conn, "transactions",
+            rows.select(list(CANONICAL_SCHEMA) + ["hold_open", "held_amount_pence", "hold_closed_on", "payload_hash", "entry_id"]),
+        )
     counts["pending"] = to_write.filter(pl.col("status") == "pending").height
 
     # Holds closed by a later event that names them (B: clearing, release, reversal).
     closers = txns.filter(pl.col("status").is_in(HOLD_CLOSING_STATUSES) & pl.col("related_txn_id").is_not_null())
+    # The hold ends on the closing event's posted date, else on the day the event happened.
     if closers.height:
         stmt = text(
-            "UPDATE transactions SET hold_open = :f WHERE provider = :p AND provider_txn_id IN :ids AND hold_open"
+            "UPDATE transactions SET hold_open = :f, hold_closed_on = :closed"
+            " WHERE provider = :p AND provider_txn_id IN :ids AND hold_open"
         ).bindparams(bindparam("ids", expanding=True))
-        for p in closers["provider"].unique().to_list():
-            ids = closers.filter(pl.col("provider") == p)["related_txn_id"].unique().to_list()
+        closers = closers.with_columns(pl.coalesce("posted_date", "london_date").alias("_closed_on"))
+        for (p, closed_on), group in closers.group_by("provider", "_closed_on", maintain_order=True):
+            ids = group["related_txn_id"].unique().to_list()
             for start in range(0, len(ids), KEYS_PER_LOOKUP):
-                conn.execute(stmt, {"f": False, "p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
+                conn.execute(stmt, {"f": False, "closed": closed_on, "p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
 
     # Post settled items not yet in the ledger.
     settled = txns.join(conflicts.select("provider", "provider_txn_id"), on=["provider", "provider_txn_id"], how="anti").filter(
@@ -595,7 +633,9 @@ def _ingest_one(
         if txns.height:
             money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
             known = store.known_contributors(conn, money_in_cards) if money_in_cards else None
-            counts = store_and_post(conn, classify(txns, ref, known_contributors=known), ref, source=path.name)
+            counts = store_and_post(
+                conn, classify(txns, ref, known_contributors=known), ref, source=path.name, feed_date=feed_date
+            )
             fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
             fs.conflicts = counts["conflicts"]
             if counts["conflict_rows"]:

@@ -133,16 +133,24 @@ def known_contributors(conn: Connection, cards: list[tuple[str, str]]) -> pl.Dat
     return _frame(rows, schema).unique()
 
 
-def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.DataFrame:
-    """Pending authorisations still holding funds at the end of ``as_of``.
+# Rows holding funds at the end of day :d, authorised after :oldest (holds lapse): open now, or
+# closed only on a later day. One definition for clawback and reconciliation.
+HELD_AT_END_OF_DAY_SQL = "london_date <= :d AND london_date > :oldest AND (hold_open OR hold_closed_on > :d)"
 
-    A hold the provider never settles or releases lapses after about 8 days (DOMAIN.md), so holds
-    older than ``expiry_days`` are not counted.
+
+def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.DataFrame:
+    """Pending authorisations holding funds at the end of ``as_of``, with the amount they held.
+
+    Point in time: a hold that a later day settled or released still counts for ``as_of``, so a
+    re-run of an older day after later days have loaded sees that day's holds, not today's. A hold
+    the provider never settles or releases lapses after about 8 days (DOMAIN.md), so holds older
+    than ``expiry_days`` are not counted.
     """
     rows = conn.execute(
         text(
-            "SELECT provider, provider_txn_id, account_id, client_id, council, amount_pence, london_date"
-            " FROM transactions WHERE hold_open AND london_date <= :d AND london_date > :oldest"
+            "SELECT provider, provider_txn_id, account_id, client_id, council,"
+            " coalesce(held_amount_pence, amount_pence) AS amount_pence, london_date"
+            f" FROM transactions WHERE {HELD_AT_END_OF_DAY_SQL}"
         ),
         {"d": as_of, "oldest": as_of - dt.timedelta(days=expiry_days)},
     ).all()

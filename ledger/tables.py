@@ -111,6 +111,25 @@ postings = Table(
 Index("ix_postings_entry", postings.c.entry_id)
 Index("ix_postings_account_date", postings.c.account_code, postings.c.london_date)
 
+card_balance_checkpoints = Table(
+    "card_balance_checkpoints",
+    metadata,
+    Column("as_of_date", Date, primary_key=True, comment="London day the balances are at the end of"),
+    Column("account_code", String(200), primary_key=True, comment="a card account (card_council, card_client, suspense_card)"),
+    Column(
+        "through_posting_id",
+        BigInteger,
+        nullable=False,
+        comment="sum of the account's postings with posting_id up to this (none of them dated after as_of_date)",
+    ),
+    Column("balance_pence", BigInteger, nullable=False, comment="that sum; accounts at zero have no row"),
+    Column("created_at", TZ, nullable=False),
+    comment=(
+        "Derived, not history: a starting point for ledger.queries.card_balances (balance = checkpoint + postings "
+        "with a higher posting_id dated up to the day). Safe to delete; pruned after 42 days."
+    ),
+)
+
 # --- feeds ------------------------------------------------------------------------------------
 runs = Table(
     "runs",
@@ -159,6 +178,8 @@ transactions = Table(
     Column("kind", String(30), nullable=False),
     Column("status", String(20), nullable=False),
     Column("hold_open", Boolean, nullable=False, comment="pending and not yet settled or released"),
+    Column("held_amount_pence", BigInteger, comment="what the item held while pending (null if it never was)"),
+    Column("hold_closed_on", Date, comment="London day its hold ended (settled, released, reversed); null while open"),
     Column("amount_pence", BigInteger, nullable=False, comment="signed: + onto the card, - off it"),
     Column("currency", String(3), nullable=False),
     Column("occurred_at_utc", TZ, nullable=False),

@@ -236,12 +236,12 @@ def _balance_day(
         accounts=accounts,
     )
     unposted = unposted.filter(pl.coalesce("posted_date", "london_date") <= day)
-    # Pending on the day in our feed: still pending now, or settled later than the day.
+    # Pending on the day in our feed: holding funds at the end of the day (point in time: open now,
+    # or closed on a later day), or dated on or before the day but posted by the provider after it.
     pending = _txn_frame(
         conn,
-        "((status = 'pending' AND london_date > :h) OR (status = 'settled' AND posted_date > :d))"
-        " AND london_date <= :d",
-        {"d": day, "h": day - dt.timedelta(days=HOLD_EXPIRY_DAYS)},
+        f"(({store.HELD_AT_END_OF_DAY_SQL}) OR (status = 'settled' AND posted_date > :d AND london_date <= :d))",
+        {"d": day, "oldest": day - dt.timedelta(days=HOLD_EXPIRY_DAYS)},
         accounts=accounts,
     )
     settled_day = _txn_frame(

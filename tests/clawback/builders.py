@@ -95,5 +95,11 @@ def txn(provider: str, account_id: str, client_id: str | None, kind: str, amount
 
 
 def post(conn: Connection, ref: ReferenceData, rows: list[dict]) -> dict:
-    frame = conform(pl.DataFrame(rows, schema={k: CANONICAL_SCHEMA[k] for k in rows[0]}))
-    return store_and_post(conn, frame, ref, source="test")
+    return post_file(conn, ref, rows)
+
+
+def post_file(conn: Connection, ref: ReferenceData, rows: list[dict], *, feed_date: dt.date | None = None) -> dict:
+    """Rows as one provider file of ``feed_date`` would bring them."""
+    columns = dict.fromkeys(k for r in rows for k in r)
+    frame = conform(pl.DataFrame(rows, schema={k: CANONICAL_SCHEMA[k] for k in columns}))
+    return store_and_post(conn, frame, ref, source="test", feed_date=feed_date)
