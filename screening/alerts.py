@@ -209,7 +209,11 @@ def send_pending_alerts(db_url: str | None, smtp: SmtpSettings | None = None, ou
                 summary["no_recipient"] += 1
                 continue
             with engine.begin() as conn:
-                current = conn.execute(select(alerts.c.status).where(alerts.c.alert_id == alert["alert_id"])).scalar_one()
+                # Claim the alert: the row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE locks the whole
+                # database) makes a second sender running at the same time wait, then see "sent".
+                current = conn.execute(
+                    select(alerts.c.status).where(alerts.c.alert_id == alert["alert_id"]).with_for_update()
+                ).scalar_one()
                 if current != "pending":  # sent by another run meanwhile
                     continue
                 case = dict(conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == alert["case_id"])).mappings().one())

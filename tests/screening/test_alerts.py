@@ -92,6 +92,39 @@ def test_alerts_sent_once_to_the_right_lead_with_least_data(db_url, smtp_server,
         assert conn.execute(select(case_events.c.action).where(case_events.c.action == "alert_sent")).all() != []
 
 
+def test_senders_running_at_once_send_each_alert_once(db_url, smtp_server):
+    # Goal: two overlapping runs (a retried Airflow task next to a manual `careledger alerts send`)
+    # never e-mail a lead twice about the same thing. The SMTP server is slow, so the runs overlap.
+    import threading
+    import time
+
+    sink, settings = smtp_server
+    handle = sink.handle_DATA
+
+    async def slow(server, session, envelope):
+        time.sleep(0.3)
+        return await handle(server, session, envelope)
+
+    sink.handle_DATA = slow
+    _seed(db_url)
+    screen_days(db_url, D(2026, 3, 1), D(2026, 3, 7))
+    results: list[dict] = []
+    start = threading.Barrier(4)
+
+    def send() -> None:
+        start.wait()
+        results.append(send_pending_alerts(db_url, settings))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 4 and all(r["pending"] == 2 for r in results), "every run saw both alerts pending"
+    assert sum(r["sent"] for r in results) == 2
+    assert len(sink.messages) == 2, [m[2]["Subject"] for m in sink.messages]
+
+
 def test_outbox_only_without_smtp(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.delenv("CARELEDGER_SMTP_HOST", raising=False)
     monkeypatch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
