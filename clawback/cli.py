@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -76,6 +77,7 @@ def register(app: typer.Typer) -> None:
     def contributions(
         week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W10")],
         council: Annotated[str | None, typer.Option(help="Only this council (default: every council)")] = None,
+        as_of: Annotated[str | None, typer.Option("--as-of", help="Count money dated up to this day, YYYY-MM-DD (the weekly run's day)")] = None,
         db: DbOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
         from clawback.contributions import run_contributions
 
         try:
-            result = run_contributions(db, week, council=council)
+            result = run_contributions(db, week, council=council, as_of=dt.date.fromisoformat(as_of) if as_of else None)
         except ValueError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc

@@ -39,17 +39,18 @@ STORED_FIELDS = (
 )
 
 
-def first_seen_days(conn: Connection, window_start: dt.date) -> dict[tuple[str, str], dt.date]:
+def first_seen_days(conn: Connection, window_start: dt.date, through: dt.date) -> dict[tuple[str, str], dt.date]:
     """(provider, account) -> the first London day the system knows the card's money for, no earlier
-    than ``window_start`` (the look-back bound: the scan never grows with older history)."""
+    than ``window_start`` (the look-back bound: the scan never grows with older history) and no
+    later than ``through`` (what was known on the day the check is for)."""
     out: dict[tuple[str, str], dt.date] = {}
     queries = (
-        "SELECT provider, account_id, balance_date FROM card_take_ons",
-        "SELECT provider, account_id, min(london_date) FROM transactions WHERE london_date >= :w"
+        "SELECT provider, account_id, balance_date FROM card_take_ons WHERE balance_date <= :t",
+        "SELECT provider, account_id, min(london_date) FROM transactions WHERE london_date >= :w AND london_date <= :t"
         " GROUP BY provider, account_id",
     )
     for sql in queries:
-        rows = conn.execute(text(sql), {"w": window_start}).all()
+        rows = conn.execute(text(sql), {"w": window_start, "t": through}).all()
         frame = _frame(rows, {"provider": pl.Utf8, "account_id": pl.Utf8, "day": pl.Date})
         for p, a, d in frame.iter_rows():
             if d is not None and ((p, a) not in out or d < out[(p, a)]):
@@ -89,9 +90,15 @@ def _contribution_frames(ref: ReferenceData, council: str | None) -> pl.DataFram
     return holders
 
 
-def run_contributions(db_url: str | None, week: str, *, council: str | None = None) -> dict:
-    """Compute, store and act on every client's contribution position for an ISO week."""
+def run_contributions(db_url: str | None, week: str, *, council: str | None = None, as_of: dt.date | None = None) -> dict:
+    """Compute, store and act on every client's contribution position for an ISO week.
+
+    ``as_of`` (the weekly run's day) counts only money dated up to that day, so a re-run after later
+    days have loaded gives the same answer as the run on the day; without it, the whole week as
+    loaded now counts (a check of a finished week).
+    """
     monday, sunday = calc.week_bounds(week)
+    through = min(sunday, as_of) if as_of is not None else sunday
     engine = get_engine(db_url)
     summary: dict = {"week": week, "week_start": monday.isoformat(), "councils": {}, "clients": []}
     with engine.begin() as conn:
@@ -101,13 +108,13 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
             raise ValueError(f"unknown council {council!r}; councils in the reference data: {', '.join(sorted(ref.councils))}")
         holders = _contribution_frames(ref, council)
         window_start = monday - dt.timedelta(weeks=LOOKBACK_WEEKS - 1)
-        first_seen = first_seen_days(conn, window_start)
+        first_seen = first_seen_days(conn, window_start, through)
         # Nothing is due after a person has died: their contributions end on that day.
         died = {
             c: d for c, d in ref.client_events.filter(pl.col("event") == "deceased")
             .group_by("client_id").agg(pl.col("date").min()).iter_rows()
         }
-        money_in = load_transactions(conn, window_start - dt.timedelta(days=7), sunday, statuses=("settled",), kinds=MONEY_IN_KINDS)
+        money_in = load_transactions(conn, window_start - dt.timedelta(days=7), through, statuses=("settled",), kinds=MONEY_IN_KINDS)
         items_by_client: dict[str, list[calc.MoneyIn]] = {}
         for r in money_in.iter_rows(named=True):
             if r["client_id"] is None:

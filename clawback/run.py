@@ -56,21 +56,32 @@ def run_id_for(council: str, iso_week: str) -> str:
 
 
 # --- inputs ---------------------------------------------------------------------------------------
-def open_safeguarding_cases(conn: Connection, council: str) -> dict[str, str]:
-    """client_id -> a short description of an open case. The table belongs to screening and may
-    not exist yet (an older database): then no client has an open case, and the summary says so."""
-    if not inspect(conn).has_table("safeguarding_cases"):
+def open_safeguarding_cases(conn: Connection, council: str, as_of: dt.date) -> dict[str, str]:
+    """client_id -> a short description of a case open on ``as_of``.
+
+    Point in time, so a re-run of an older week excludes the same cards as the first run did: the
+    case was known by the day (the screening run that recorded its first finding ran on or before
+    it; a case with no recorded finding counts from its ``opened_on``) and not closed by then. The
+    table belongs to screening and may not exist yet (an older database): then no client has an
+    open case, and the summary says so."""
+    insp = inspect(conn)
+    if not insp.has_table("safeguarding_cases"):
         return {}
+    known_on = (
+        "coalesce((SELECT min(f.run_day) FROM screening_findings f WHERE f.case_id = c.case_id), c.opened_on)"
+        if insp.has_table("screening_findings") else "c.opened_on"
+    )
     rows = conn.execute(
         text(
-            "SELECT client_id, case_id, rule, status FROM safeguarding_cases"
-            " WHERE council = :c AND status IN ('open', 'acknowledged', 'referred') ORDER BY client_id, case_id"
+            "SELECT c.client_id, c.case_id, c.rule, c.opened_on FROM safeguarding_cases c"
+            f" WHERE c.council = :c AND {known_on} <= :d AND (c.closed_on IS NULL OR c.closed_on > :d)"
+            " ORDER BY c.client_id, c.case_id"
         ),
-        {"c": council},
+        {"c": council, "d": as_of},
     ).all()
     out: dict[str, str] = {}
-    for client_id, case_id, rule, status in rows:
-        out.setdefault(client_id, f"case {case_id}, {rule}, {status}")
+    for client_id, case_id, rule, opened_on in rows:
+        out.setdefault(client_id, f"case {case_id}, {rule}, open since {opened_on}")
     return out
 
 
@@ -171,7 +182,7 @@ def compute_lines(conn: Connection, ref: ReferenceData, policy: CouncilPolicy, r
     commitments: dict[str, list[tuple[dt.date, int]]] = {}
     for c, due, amount in ref.commitments.select("client_id", "due_date", "amount_pence").iter_rows():
         commitments.setdefault(c, []).append((due, int(amount)))
-    cases = open_safeguarding_cases(conn, council)
+    cases = open_safeguarding_cases(conn, council, run_date)
     under_recovery = {
         (i.provider, i.account_id): f"{calc.pounds_text(i.amount_pence)} instructed {i.iso_week} (reference {i.reference}), not yet seen in a feed"
         for i, _, _ in _instructions(

@@ -40,7 +40,7 @@ def contributions_weekly():
     def check_contributions(council: str) -> dict:
         run_contributions = c.entry_point("clawback.contributions", "run_contributions")
         week = c.week_for_this_run(DAY_OFFSET)
-        return c.jsonable(run_contributions(c.db_url(), week, council=council))
+        return c.jsonable(run_contributions(c.db_url(), week, council=council, as_of=c.run_day(DAY_OFFSET)))
 
     check_contributions.expand(council=councils_due())
 

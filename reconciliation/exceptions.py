@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, case
 
 from ledger.sqlfilters import filtered_query, rows_where_in
 from reconciliation.tables import exceptions
@@ -83,6 +83,8 @@ def sync_exceptions(
         if note:
             noted.add(key)
     new_rows = []
+    # A re-run of an older day never moves "last seen" back: it is the latest day the check found it.
+    seen_through = case((exceptions.c.last_seen < run_day, run_day), else_=exceptions.c.last_seen)
     for f in found:
         status = existing.get(f.key)
         evidence = " ".join(f.evidence) or None
@@ -108,7 +110,7 @@ def sync_exceptions(
             conn.execute(
                 exceptions.update()
                 .where(exceptions.c.exception_key == f.key)
-                .values(last_seen=run_day, explanation=f.explanation, cause=f.cause, evidence=evidence, updated_at=now)
+                .values(last_seen=seen_through, explanation=f.explanation, cause=f.cause, evidence=evidence, updated_at=now)
             )
             result.carried += 1
         else:
@@ -119,7 +121,7 @@ def sync_exceptions(
                 exceptions.update()
                 .where(exceptions.c.exception_key == f.key)
                 .values(
-                    last_seen=run_day,
+                    last_seen=seen_through,
                     explanation=f.explanation,
                     amount_pence=f.amount_pence,
                     difference_pence=f.difference_pence,

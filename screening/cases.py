@@ -229,6 +229,40 @@ def suppress(conn: Connection, client_id: str, rule: str, until: dt.date, reason
     )
 
 
+def withdraw_suppression(conn: Connection, suppression_id: int, reason: str, *, actor: str) -> dict[str, Any]:
+    """End a suppression early: from now on the rule alerts for this client again.
+
+    Why a withdrawal and not a delete: the audit trail must show that alerts were silenced, by
+    whom and why, and when someone decided they should not be any more. Findings recorded while it
+    was active stay marked as suppressed.
+    """
+    if not reason:
+        raise CaseError("say why the suppression is withdrawn (--reason)")
+    if not actor:
+        raise CaseError("say who is withdrawing the suppression (--by)")
+    row = conn.execute(select(suppressions).where(suppressions.c.suppression_id == suppression_id)).mappings().first()
+    if row is None:
+        raise CaseError(f"no suppression {suppression_id}")
+    if not row["active"]:
+        raise CaseError(f"suppression {suppression_id} was already withdrawn by {row['withdrawn_by']}")
+    conn.execute(
+        suppressions.update().where(suppressions.c.suppression_id == suppression_id).values(
+            active=False, withdrawn_by=actor, withdrawn_at=_now(), withdrawn_reason=reason
+        )
+    )
+    return {"suppression_id": suppression_id, "client_id": row["client_id"], "rule": row["rule"]}
+
+
+def list_suppressions(conn: Connection, *, client_id: str | None = None, active_only: bool = True) -> list[dict[str, Any]]:
+    """Suppressions, newest first: active ones only unless asked for all."""
+    stmt = select(suppressions).order_by(suppressions.c.suppression_id.desc())
+    if client_id:
+        stmt = stmt.where(suppressions.c.client_id == client_id)
+    if active_only:
+        stmt = stmt.where(suppressions.c.active)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
 def list_cases(conn: Connection, *, status: str | None = None, client_id: str | None = None, rule: str | None = None,
                council: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
     clauses = []

@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         for m in result["false_positives"][:30]:
             console.print(f"false positive: {m['rule']} {m['client_id']} {m['date']}")
 
-    cases_app = typer.Typer(help="Safeguarding cases: list, show, acknowledge, refer, close, suppress.", no_args_is_help=True)
+    cases_app = typer.Typer(help="Safeguarding cases: list, show, acknowledge, refer, close, suppress, unsuppress.", no_args_is_help=True)
     app.add_typer(cases_app, name="cases")
 
     def _change(case_id: int, action: str, by: str, note: str | None, outcome: str | None, db: str | None, json_out: bool) -> None:
@@ -215,6 +215,53 @@ def register(app: typer.Typer) -> None:
             _echo_json({"suppression_id": sid})
         else:
             console.print(f"Suppression {sid}: {rule} for {client} until {until} ({reason}).")
+
+    @cases_app.command("suppressions")
+    def suppressions_cmd(
+        client: Annotated[str | None, typer.Option(help="Client id")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Include withdrawn suppressions")] = False,
+        db: DbOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """List suppressions (active ones unless --all)."""
+        from ledger.db import get_engine
+        from screening.cases import list_suppressions
+
+        with get_engine(db).connect() as conn:
+            rows = list_suppressions(conn, client_id=client, active_only=not all_)
+        if json_out:
+            _echo_json(rows)
+            return
+        t = Table(title=f"Suppressions ({len(rows)})")
+        for c in ("id", "client", "rule", "until", "reason", "by", "active", "withdrawn by", "why withdrawn"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(str(r["suppression_id"]), r["client_id"], r["rule"], str(r["until_date"]), r["reason"], r["created_by"],
+                      "yes" if r["active"] else "no", r["withdrawn_by"] or "", r["withdrawn_reason"] or "")
+        console.print(t)
+
+    @cases_app.command("unsuppress")
+    def unsuppress_cmd(
+        suppression_id: Annotated[int, typer.Argument(help="Suppression id (see `cases suppressions`)")],
+        reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn")],
+        by: ByOpt,
+        db: DbOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Withdraw a suppression: the rule alerts for the client again from the next screening."""
+        from ledger.db import get_engine
+        from screening.cases import CaseError, withdraw_suppression
+
+        try:
+            with get_engine(db).begin() as conn:
+                out = withdraw_suppression(conn, suppression_id, reason, actor=by)
+        except CaseError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        if json_out:
+            _echo_json(out)
+        else:
+            console.print(f"Suppression {suppression_id} ({out['rule']} for {out['client_id']}) withdrawn.")
 
     alerts_app = typer.Typer(help="Safeguarding alert e-mails.", no_args_is_help=True)
     app.add_typer(alerts_app, name="alerts")

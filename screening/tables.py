@@ -116,5 +116,8 @@ suppressions = Table(
     Column("created_by", String(100), nullable=False, comment="who recorded it"),
     Column("created_at", TZ, nullable=False, comment="when (UTC)"),
     Column("active", Boolean, nullable=False, default=True, comment="false once withdrawn"),
+    Column("withdrawn_by", String(100), comment="who withdrew it (null while active)"),
+    Column("withdrawn_at", TZ, comment="when it was withdrawn (UTC)"),
+    Column("withdrawn_reason", Text, comment="why it was withdrawn"),
 )
 Index("ix_suppressions_client_rule", suppressions.c.client_id, suppressions.c.rule, suppressions.c.until_date)

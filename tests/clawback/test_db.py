@@ -113,13 +113,14 @@ def test_approve_twice_issues_nothing_new_and_approved_week_is_frozen(db_url, tm
     assert again["status"] == "approved" and _lines(db_url) == before
 
 
-def _add_safeguarding_case(conn, council: str, client_id: str) -> None:
+def _add_safeguarding_case(conn, council: str, client_id: str, **dates) -> None:
     """Insert an open case into screening's table, creating a minimal one if screening has not yet."""
     if not inspect(conn).has_table("safeguarding_cases"):
         conn.execute(text("CREATE TABLE safeguarding_cases (case_id INTEGER PRIMARY KEY, council VARCHAR(100),"
                           " client_id VARCHAR(100), rule VARCHAR(60), status VARCHAR(20))"))
     table = Table("safeguarding_cases", MetaData(), autoload_with=conn)
-    values = {"case_id": 17, "council": council, "client_id": client_id, "rule": "drain_after_load", "status": "open"}
+    values = {"case_id": 17, "council": council, "client_id": client_id, "rule": "drain_after_load", "status": "open",
+              **dates}
     for col in table.columns:  # fill any other required column of the real table with a plain value
         if col.name in values or col.nullable or col.server_default is not None or col.autoincrement is True:
             continue
@@ -138,6 +139,26 @@ def test_open_safeguarding_case_excludes_the_card(db_url, tmp_path):
     c1 = _lines(db_url)["C1"]
     assert c1["outcome"] == "excluded" and c1["amount_to_recover_pence"] == 0
     assert "open safeguarding case" in c1["reason"] and c1["council_surplus_pence"] == 37_033
+
+
+def test_safeguarding_cases_are_read_as_of_the_clawback_day(db_url, tmp_path):
+    # Goal: a re-run of an older week excludes the same cards as the first run: a case opened after
+    # the clawback day, or closed before it, does not exclude the card; one closed later still does.
+    _base_state(db_url)
+    day = D(2026, 3, 4)  # the council's Wednesday in WEEK
+    with get_engine(db_url).begin() as conn:
+        _add_safeguarding_case(conn, "Testshire", "C1", opened_on=day + dt.timedelta(days=1))
+    run.compute_schedule(db_url, WEEK, tmp_path)
+    assert _lines(db_url)["C1"]["outcome"] != "excluded", "a case opened after the day"
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("UPDATE safeguarding_cases SET opened_on = :o, closed_on = :c, status = 'closed'"),
+                     {"o": day - dt.timedelta(days=5), "c": day - dt.timedelta(days=1)})
+    run.compute_schedule(db_url, WEEK, tmp_path)
+    assert _lines(db_url)["C1"]["outcome"] != "excluded", "a case closed before the day"
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("UPDATE safeguarding_cases SET closed_on = :c"), {"c": day + dt.timedelta(days=3)})
+    run.compute_schedule(db_url, WEEK, tmp_path)
+    assert _lines(db_url)["C1"]["outcome"] == "excluded", "open on the day, closed later"
 
 
 def test_unload_matching_under_recovery_and_unmatched_exception(db_url, tmp_path):
@@ -235,6 +256,10 @@ def test_contributions_arrears_exception_rerun_and_recovery(db_url):
         b.post(conn, load_reference(conn), [
             b.txn("A", "20000001", "N1", "contribution", 4 * 3533, D(2026, 3, 5), reference="CONTRIB 0442817")
         ])
+    # A check as of the Wednesday (the weekly run's day) does not count Thursday's payment, however
+    # late it is re-run: the same answer as on the day.
+    on_the_day = run_contributions(db_url, WEEK, as_of=D(2026, 3, 4))["councils"]["Testshire"]
+    assert on_the_day["rows_written"] == 0 and on_the_day["exceptions"] == {"raised": 0, "carried": 1, "resolved": 0}
     cleared = run_contributions(db_url, WEEK)["councils"]["Testshire"]
     assert cleared["exceptions"]["resolved"] == 1 and cleared["rows_written"] == 1
 

@@ -48,3 +48,38 @@ def test_screen_cases_and_evaluate(sqlite_url, tmp_path):
     assert result["rules"]["unapproved_payee"]["precision"] == 0.0  # found, but nothing planted: a false positive
     assert "late_file" not in result["rules"]
     assert "OVERALL" in _run("evaluate", str(gt), "--db", sqlite_url)
+
+
+def test_suppression_can_be_withdrawn_and_the_rule_alerts_again(sqlite_url):
+    # Goal: a lead who silenced a rule for a client can take that back, on the record; findings made
+    # while it was active stay suppressed, later ones raise a case again.
+    from ledger.db import get_engine
+    from tests.screening.builders import txn
+    from tests.screening.test_cases import _seed_transactions
+
+    _seed(sqlite_url)
+    made = json.loads(_run("cases", "suppress", "C001", "restricted_mcc", "--until", "2026-12-31", "--reason", "agreed at review",
+                           "--by", "amina", "--db", sqlite_url, "--json"))
+    sid = made["suppression_id"]
+    first = json.loads(_run("screen", "--from", "2026-03-01", "--to", "2026-03-07", "--db", sqlite_url, "--json"))
+    assert first["recorded"]["suppressed"] == 1
+    assert [c["rule"] for c in json.loads(_run("cases", "list", "--db", sqlite_url, "--json"))] == ["unapproved_payee"]
+    listed = json.loads(_run("cases", "suppressions", "--db", sqlite_url, "--json"))
+    assert [s["suppression_id"] for s in listed] == [sid]
+
+    missing = runner.invoke(app, ["cases", "unsuppress", str(sid), "--reason", "", "--by", "bo", "--db", sqlite_url])
+    assert missing.exit_code == 1 and "why" in missing.output
+    _run("cases", "unsuppress", str(sid), "--reason", "spending pattern changed", "--by", "bo", "--db", sqlite_url)
+    again = runner.invoke(app, ["cases", "unsuppress", str(sid), "--reason", "x", "--by", "bo", "--db", sqlite_url])
+    assert again.exit_code == 1 and "already withdrawn by bo" in again.output
+    assert json.loads(_run("cases", "suppressions", "--db", sqlite_url, "--json")) == []
+    (record,) = json.loads(_run("cases", "suppressions", "--all", "--db", sqlite_url, "--json"))
+    assert (record["active"], record["withdrawn_by"], record["withdrawn_reason"]) == (False, "bo", "spending pattern changed")
+
+    with get_engine(sqlite_url).begin() as conn:
+        _seed_transactions(conn, [txn("C001", "2026-03-10 12:00", "card_purchase", -1599, mcc="5921", merchant="WINE RACK 12",
+                                      txn_id="A77003")])
+    later = json.loads(_run("screen", "--from", "2026-03-08", "--to", "2026-03-14", "--db", sqlite_url, "--json"))
+    assert later["recorded"]["suppressed"] == 0
+    rules = sorted(c["rule"] for c in json.loads(_run("cases", "list", "--db", sqlite_url, "--json")))
+    assert rules == ["restricted_mcc", "unapproved_payee"]
