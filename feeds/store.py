@@ -12,16 +12,14 @@ from collections.abc import Iterable
 
 import polars as pl
 import yaml
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, select, text
 
 from ledger.bulk import bulk_insert
-from ledger.sqlfilters import filtered_query
+from ledger.sqlfilters import execute_where_in, filtered_query, rows_where_in
 from ledger.tables import REFERENCE_TABLES, ref_councils, transactions
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
 from schemas.council_policy import parse_councils
 from schemas.reference import REFERENCE_FILES, ReferenceData
-
-KEYS_PER_DELETE = 5_000  # bound on the IN-list when superseding stored balances
 
 
 def _frame(rows: Iterable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -119,17 +117,16 @@ def known_contributors(conn: Connection, cards: list[tuple[str, str]]) -> pl.Dat
     from the same account as a contribution even when its reference is mistyped beyond recognition."""
     schema = {"client_id": pl.Utf8, "payee_sort_code": pl.Utf8, "payee_account_number": pl.Utf8}
     rows: list[tuple] = []
-    stmt = text(
+    sql = (
         "SELECT DISTINCT client_id, payee_sort_code, payee_account_number FROM transactions"
-        " WHERE provider = :p AND account_id IN :accts AND kind = 'contribution'"
+        " WHERE provider = :p AND {match} AND kind = 'contribution'"
         " AND payee_sort_code IS NOT NULL AND payee_account_number IS NOT NULL"
-    ).bindparams(bindparam("accts", expanding=True))
+    )
     by_provider: dict[str, list[str]] = {}
     for provider, account_id in cards:
         by_provider.setdefault(provider, []).append(account_id)
     for provider, accounts in by_provider.items():
-        for start in range(0, len(accounts), 5_000):  # bounded IN lists
-            rows.extend(conn.execute(stmt, {"p": provider, "accts": accounts[start : start + 5_000]}).all())
+        rows.extend(rows_where_in(conn, sql, "account_id", accounts, {"p": provider}))
     return _frame(rows, schema).unique()
 
 
@@ -176,13 +173,9 @@ def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
     balances = balances.unique(["provider", "account_id", "balance_date"], keep="last", maintain_order=True)
     # Supersede: delete what is stored for these (provider, day, account), set-based per provider
     # and day with bounded IN-lists, then insert the new rows in bulk.
-    stmt = text(
-        "DELETE FROM provider_balances WHERE provider = :p AND balance_date = :d AND account_id IN :ids"
-    ).bindparams(bindparam("ids", expanding=True))
+    sql = "DELETE FROM provider_balances WHERE provider = :p AND balance_date = :d AND {match}"
     for (provider, day), group in balances.group_by("provider", "balance_date", maintain_order=True):
-        ids = group["account_id"].to_list()
-        for start in range(0, len(ids), KEYS_PER_DELETE):
-            conn.execute(stmt, {"p": provider, "d": day, "ids": ids[start : start + KEYS_PER_DELETE]})
+        execute_where_in(conn, sql, "account_id", group["account_id"].to_list(), {"p": provider, "d": day})
     now = dt.datetime.now(dt.UTC)
     bulk_insert(
         conn,

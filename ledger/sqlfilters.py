@@ -7,9 +7,9 @@ operator and a value, and a value of None means "no filter".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import CursorResult, TextClause, bindparam, text
 
 OPERATORS = frozenset({"=", ">=", "<=", ">", "<", "IN"})
 
@@ -43,22 +43,33 @@ KEYS_PER_LOOKUP_SQLITE = 5_000  # SQLite: bound on bound parameters per statemen
 KEYS_PER_LOOKUP_PG = 100_000  # PostgreSQL: one array parameter; bound on the array's size
 
 
-def rows_where_in(conn, sql: str, column: str, values: list, params: dict | None = None) -> list:
-    """Rows of ``sql`` (which holds ``{match}`` where the membership test goes) for ``column`` in ``values``.
+def _where_in(conn, sql: str, column: str, values: list, params: dict | None) -> Iterator[CursorResult]:
+    """Run ``sql`` (which holds ``{match}`` where the membership test goes) for ``column`` in
+    ``values``, in as few statements as each database allows.
 
     Why: "which of these 100,000 keys are already here?" is the hot lookup of idempotent loading.
     On PostgreSQL one array parameter (``column = ANY(:values)``) is planned once and uses the
-    index; thousands of separate IN parameters cost more to bind and plan than to look up.
+    index; thousands of separate IN parameters cost more to bind and plan than to look up. SQLite
+    caps the bound parameters of a statement, so there the keys go in bounded IN lists.
     """
-    rows: list = []
     if not values:
-        return rows
+        return
     if conn.dialect.name == "postgresql":
         stmt = text(sql.format(match=f"{column} = ANY(:values)"))
         step = KEYS_PER_LOOKUP_PG
     else:
         stmt = text(sql.format(match=f"{column} IN :values")).bindparams(bindparam("values", expanding=True))
         step = KEYS_PER_LOOKUP_SQLITE
+    values = list(values)
     for start in range(0, len(values), step):
-        rows.extend(conn.execute(stmt, {**(params or {}), "values": list(values[start : start + step])}).all())
-    return rows
+        yield conn.execute(stmt, {**(params or {}), "values": values[start : start + step]})
+
+
+def rows_where_in(conn, sql: str, column: str, values: list, params: dict | None = None) -> list:
+    """Rows of a SELECT ``sql`` for ``column`` in ``values`` (see ``_where_in``)."""
+    return [row for result in _where_in(conn, sql, column, values, params) for row in result.all()]
+
+
+def execute_where_in(conn, sql: str, column: str, values: list, params: dict | None = None) -> int:
+    """Run an UPDATE or DELETE ``sql`` for ``column`` in ``values``; returns the rows it touched."""
+    return sum(result.rowcount for result in _where_in(conn, sql, column, values, params))

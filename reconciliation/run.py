@@ -30,6 +30,7 @@ from sqlalchemy import Connection, bindparam, text
 from feeds import store
 from ledger.db import get_engine, take_ledger_lock
 from ledger.queries import card_balances
+from ledger.sqlfilters import rows_where_in
 from reconciliation.balances import (
     BALANCE_TYPES,
     CANDIDATE_SCHEMA,
@@ -116,7 +117,6 @@ TXN_SCHEMA: dict[str, pl.DataType] = {
     "occurred_at_utc": pl.Datetime("us", "UTC"), "reference": pl.Utf8, "balance_after_pence": pl.Int64,
     "entry_id": pl.Int64, "hold_open": pl.Boolean, "payee_account_number": pl.Utf8,
 }
-ACCOUNTS_PER_LOOKUP = 2_000  # bound on the IN-list of cards per candidate query
 
 
 def _txn_frame(conn: Connection, sql: str, params: dict, *, accounts: list[str] | None = None) -> pl.DataFrame:
@@ -124,13 +124,8 @@ def _txn_frame(conn: Connection, sql: str, params: dict, *, accounts: list[str] 
     cols = ", ".join(TXN_SCHEMA)
     if accounts is None:
         return store._frame(conn.execute(text(f"SELECT {cols} FROM transactions WHERE {sql}"), params).all(), TXN_SCHEMA)
-    stmt = text(f"SELECT {cols} FROM transactions WHERE account_id IN :accts AND {sql}").bindparams(
-        bindparam("accts", expanding=True)
-    )
-    rows: list = []
-    for start in range(0, len(accounts), ACCOUNTS_PER_LOOKUP):
-        rows.extend(conn.execute(stmt, {**params, "accts": accounts[start : start + ACCOUNTS_PER_LOOKUP]}).all())
-    return store._frame(rows, TXN_SCHEMA)
+    query = f"SELECT {cols} FROM transactions WHERE {{match}} AND {sql}"
+    return store._frame(rows_where_in(conn, query, "account_id", accounts, params), TXN_SCHEMA)
 
 
 def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
@@ -176,14 +171,12 @@ def _unregistered_balances(
     schema = {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date, "closing_balance_pence": pl.Int64}
     if keys.height == 0:
         return pl.DataFrame(schema=schema), {}
-    stmt = text(
+    rows = rows_where_in(
+        conn,
         "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
-        " WHERE account_id IN :ids AND balance_date >= :f AND balance_date <= :t"
-    ).bindparams(bindparam("ids", expanding=True))
-    ids = keys["account_id"].unique().to_list()
-    rows: list = []
-    for start in range(0, len(ids), ACCOUNTS_PER_LOOKUP):
-        rows.extend(conn.execute(stmt, {"ids": ids[start : start + ACCOUNTS_PER_LOOKUP], "f": date_from, "t": date_to}).all())
+        " WHERE {match} AND balance_date >= :f AND balance_date <= :t",
+        "account_id", keys["account_id"].unique().to_list(), {"f": date_from, "t": date_to},
+    )
     df = store._frame(rows, schema).join(keys, on=["provider", "account_id"], how="semi")
     first_seen = {(p, a): d for p, a, d in df.group_by("provider", "account_id").agg(pl.col("balance_date").min()).iter_rows()}
     return df, first_seen
@@ -271,11 +264,9 @@ def _balance_day(
     plain = q_day.filter(~pl.col("reason").str.starts_with("conflict"))
     stored = pl.DataFrame(schema={"provider": pl.Utf8, "provider_txn_id": pl.Utf8, "amount_pence": pl.Int64})
     if conflicts.height:
-        ids = [t for t in conflicts["provider_txn_id"].drop_nulls().unique().to_list()]
-        stmt = text("SELECT provider, provider_txn_id, amount_pence FROM transactions WHERE provider_txn_id IN :ids").bindparams(
-            bindparam("ids", expanding=True)
-        )
-        stored = store._frame(conn.execute(stmt, {"ids": ids}).all(), dict(stored.schema)) if ids else stored
+        ids = conflicts["provider_txn_id"].drop_nulls().unique().to_list()
+        sql = "SELECT provider, provider_txn_id, amount_pence FROM transactions WHERE {match}"
+        stored = store._frame(rows_where_in(conn, sql, "provider_txn_id", ids), dict(stored.schema)) if ids else stored
     candidates = explanation_candidates(
         day,
         unposted_settled=unposted,
@@ -463,13 +454,9 @@ def reconcile_day(
         # 4. Quarantine, conflicts, other money in.
         owners: dict[tuple[str, str], tuple] = {}
         ids = quarantine["provider_txn_id"].drop_nulls().unique().to_list()
-        if ids:
-            stmt = text(
-                "SELECT provider, provider_txn_id, account_id, client_id, council FROM transactions WHERE provider_txn_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True))
-            for start in range(0, len(ids), 5000):
-                for p, t, a, c, co in conn.execute(stmt, {"ids": ids[start : start + 5000]}).all():
-                    owners[(p, t)] = (a, c, co)
+        sql = "SELECT provider, provider_txn_id, account_id, client_id, council FROM transactions WHERE {match}"
+        for p, t, a, c, co in rows_where_in(conn, sql, "provider_txn_id", ids):
+            owners[(p, t)] = (a, c, co)
         other = _txn_frame(
             conn, "kind = 'other_money_in' AND status IN ('settled', 'pending') AND london_date >= :f AND london_date <= :t",
             {"f": window_from, "t": day},
