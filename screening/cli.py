@@ -95,20 +95,31 @@ def register(app: typer.Typer) -> None:
     cases_app = typer.Typer(help="Safeguarding cases: list, show, acknowledge, refer, close, suppress, unsuppress.", no_args_is_help=True)
     app.add_typer(cases_app, name="cases")
 
-    def _change(case_id: int, action: str, by: str, note: str | None, outcome: str | None, db: str | None, json_out: bool) -> None:
+    def _record(db: str | None, json_out: bool, write, say) -> None:
+        """Run one recorded decision (``write(conn)``) in its own transaction; a refused one
+        (CaseError: no reason, no name, wrong state) exits 1 with the reason and changes nothing."""
         from ledger.db import get_engine
-        from screening.cases import CaseError, change_case
+        from screening.cases import CaseError
 
         try:
             with get_engine(db).begin() as conn:
-                result = change_case(conn, case_id, action, actor=by, note=note, outcome=outcome)
+                result = write(conn)
         except CaseError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         if json_out:
             _echo_json(result)
         else:
-            console.print(f"Case {case_id}: {result['from']} -> {result['to']}" + (f" ({outcome})" if outcome else ""))
+            console.print(say(result))
+
+    def _change(case_id: int, action: str, by: str, note: str | None, outcome: str | None, db: str | None, json_out: bool) -> None:
+        from screening.cases import change_case
+
+        _record(
+            db, json_out,
+            lambda conn: change_case(conn, case_id, action, actor=by, note=note, outcome=outcome),
+            lambda r: f"Case {case_id}: {r['from']} -> {r['to']}" + (f" ({outcome})" if outcome else ""),
+        )
 
     @cases_app.command("list")
     def list_cmd(
@@ -199,22 +210,16 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Silence one rule for one client until a date (findings are still kept)."""
-        from ledger.db import get_engine
-        from screening.cases import CaseError, suppress
+        from screening.cases import suppress
         from screening.rules import EXTERNAL_RULES, RULE_NAMES
 
         if rule not in RULE_NAMES + EXTERNAL_RULES:
             raise typer.BadParameter(f"unknown rule {rule!r}; known: {', '.join(RULE_NAMES + EXTERNAL_RULES)}")
-        try:
-            with get_engine(db).begin() as conn:
-                sid = suppress(conn, client, rule, _day(until), reason, actor=by)
-        except CaseError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        if json_out:
-            _echo_json({"suppression_id": sid})
-        else:
-            console.print(f"Suppression {sid}: {rule} for {client} until {until} ({reason}).")
+        _record(
+            db, json_out,
+            lambda conn: {"suppression_id": suppress(conn, client, rule, _day(until), reason, actor=by)},
+            lambda r: f"Suppression {r['suppression_id']}: {rule} for {client} until {until} ({reason}).",
+        )
 
     @cases_app.command("suppressions")
     def suppressions_cmd(
@@ -249,19 +254,13 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Withdraw a suppression: the rule alerts for the client again from the next screening."""
-        from ledger.db import get_engine
-        from screening.cases import CaseError, withdraw_suppression
+        from screening.cases import withdraw_suppression
 
-        try:
-            with get_engine(db).begin() as conn:
-                out = withdraw_suppression(conn, suppression_id, reason, actor=by)
-        except CaseError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        if json_out:
-            _echo_json(out)
-        else:
-            console.print(f"Suppression {suppression_id} ({out['rule']} for {out['client_id']}) withdrawn.")
+        _record(
+            db, json_out,
+            lambda conn: withdraw_suppression(conn, suppression_id, reason, actor=by),
+            lambda r: f"Suppression {suppression_id} ({r['rule']} for {r['client_id']}) withdrawn.",
+        )
 
     alerts_app = typer.Typer(help="Safeguarding alert e-mails.", no_args_is_help=True)
     app.add_typer(alerts_app, name="alerts")

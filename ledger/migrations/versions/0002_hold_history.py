@@ -17,6 +17,8 @@ before the upgrade keep ``hold_closed_on`` null: their holds read as they did be
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import add_columns_if_missing
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -29,10 +31,7 @@ NEW_COLUMNS = (
 
 
 def upgrade() -> None:
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("transactions")}
-    for column in NEW_COLUMNS:
-        if column.name not in present:
-            op.add_column("transactions", column)
+    add_columns_if_missing(op, "transactions", NEW_COLUMNS)
     # Pending items stored before the upgrade held their own amount.
     op.execute("UPDATE transactions SET held_amount_pence = amount_pence WHERE status = 'pending' AND held_amount_pence IS NULL")
 

@@ -11,6 +11,8 @@ this change the columns already exist; the upgrade adds only what is missing.
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import add_columns_if_missing
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -24,10 +26,7 @@ NEW_COLUMNS = (
 
 
 def upgrade() -> None:
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("suppressions")}
-    for column in NEW_COLUMNS:
-        if column.name not in present:
-            op.add_column("suppressions", column)
+    add_columns_if_missing(op, "suppressions", NEW_COLUMNS)
 
 
 def downgrade() -> None:
