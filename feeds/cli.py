@@ -22,6 +22,10 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Keep GX validation results and Data Docs here (default out/validation)")
         ] = Path("out/validation"),
         archive_dir: Annotated[Path | None, typer.Option(help="Archive raw files as Parquet here")] = Path("out/archive"),
+        accept_smaller_extract: Annotated[
+            bool,
+            typer.Option(help="Load a council extract with under half the cardholders of the one in use (the council confirmed it)"),
+        ] = False,
     ) -> None:
         """Load a day's drop folder: register, validate, post, quarantine, report."""
         from rich.progress import Progress
@@ -37,6 +41,7 @@ def register(app: typer.Typer) -> None:
                 validation_root=validation_dir,
                 archive_root=archive_dir,
                 progress=lambda msg: progress.update(task, description=msg),
+                accept_smaller_extract=accept_smaller_extract,
             )
         if json_out:
             typer.echo(json.dumps(summary.as_dict(), default=str))

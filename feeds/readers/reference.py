@@ -10,10 +10,12 @@ stored one, so it is one unit:
   duplicate key, a client not in cardholders.csv, a cardholder of a council not in councils.yaml)
   is quarantined with file, line, raw text and reason, and the rest loads.
 
-Duplicate keys: every row sharing the key is quarantined — the extract does not say which one is
-right, so none is guessed at (a cardholder so held makes the card unknown: its money goes to
-suspense until the council corrects the file, which is the visible, safe outcome).
-Card numbers found in council files are masked like anywhere else.
+Duplicate keys: a row repeated word for word is one row (an export that wrote it twice says
+nothing new, and holding both would make a known card unknown). Rows that share a key but differ
+are all quarantined — the extract does not say which one is right, so none is guessed at (a
+cardholder so held makes the card unknown: its money goes to suspense until the council corrects
+the file, which is the visible, safe outcome).
+Card numbers found in council files are masked and reported like anywhere else.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from feeds.readers.common import (
+    Incident,
     check_header,
     concat_quarantine,
     decode_bytes,
@@ -101,16 +104,22 @@ def _column_checks(spec: ReferenceFile) -> tuple[list[tuple[pl.Expr, pl.Expr | s
 
 def read_reference_file(
     path: Path, spec: ReferenceFile, known_clients: set[str] | None, councils: set[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One council CSV: (frame in ``spec.schema``, quarantine)."""
+) -> tuple[pl.DataFrame, pl.DataFrame, list[Incident]]:
+    """One council CSV: (frame in ``spec.schema``, quarantine, card numbers found and masked).
+
+    A council extract should never hold a card number either; if one does (a PAN typed into a
+    reference or a payee name), it is masked before anything is stored and reported as a security
+    incident with file and line, as for the providers' files."""
     if not path.is_file():
         raise refuse(path, f"{spec.file_name} in the council extract (the extract is full state; a missing file would erase it)", "no such file")
     text, _ = decode_bytes(path.read_bytes(), path, allow_cp1252=False)
     lines = split_lines(text)
     header = check_header(path, lines[0], spec.header, spec.file_name)
     good, bad = parse_csv_lines(lines[1:], 2, header)
-    good, _ = mask_frame(good, [*header, "raw_text"], path.name, report=False)
-    bad, _ = mask_frame(bad, ["raw_text"], path.name, report=False)
+    good, incidents = mask_frame(good, header, path.name)
+    good, _ = mask_frame(good, ["raw_text"], path.name, report=False)  # the same hits, already reported by field
+    bad, bad_incidents = mask_frame(bad, ["raw_text"], path.name, field_names={"raw_text": "line"})
+    incidents += bad_incidents
     checks, parsed = _column_checks(spec)
     if known_clients is not None and "client_id" in spec.header:
         checks.append(
@@ -129,8 +138,10 @@ def read_reference_file(
     df = good.with_columns(reasons_expr(checks).alias("reason"))
     rejected = df.filter(pl.col("reason").is_not_null())
     ok = df.filter(pl.col("reason").is_null())
-    # Duplicate keys among the rows that are otherwise fine: all of them are held (module docstring).
+    # Duplicate keys among the rows that are otherwise fine: an exact repeat is one row; rows that
+    # differ under one key are all held (module docstring).
     key = list(spec.key)
+    ok = ok.unique(subset=list(header), keep="first", maintain_order=True)
     ok = ok.with_columns(pl.len().over(key).alias("_n"))
     dupes = ok.filter(pl.col("_n") > 1).with_columns(
         pl.format(
@@ -149,24 +160,26 @@ def read_reference_file(
             quarantine_frame(dupes, path.name, PROVIDER),
         ]
     )
-    return frame.select(list(spec.schema)), quarantine
+    return frame.select(list(spec.schema)), quarantine, incidents
 
 
-def read_reference(drop_dir: Path | str) -> tuple[ReferenceData, pl.DataFrame]:
-    """The council extract in ``drop_dir``: (ReferenceData, quarantined rows). Raises FileRefused
-    when the extract as a whole cannot be used (see the module docstring)."""
+def read_reference(drop_dir: Path | str) -> tuple[ReferenceData, pl.DataFrame, list[Incident]]:
+    """The council extract in ``drop_dir``: (ReferenceData, quarantined rows, card numbers found
+    and masked). Raises FileRefused when the extract as a whole cannot be used (see the module
+    docstring)."""
     drop_dir = Path(drop_dir)
     councils, _ = _read_policy(drop_dir)
     frames: dict[str, pl.DataFrame] = {}
     quarantined: list[pl.DataFrame] = []
-    cardholders, q = read_reference_file(drop_dir / CARDHOLDERS.file_name, CARDHOLDERS, None, set(councils))
+    cardholders, q, incidents = read_reference_file(drop_dir / CARDHOLDERS.file_name, CARDHOLDERS, None, set(councils))
     frames["cardholders"] = cardholders
     quarantined.append(q)
     clients = set(cardholders["client_id"].to_list())
     for spec in REFERENCE_FILES:
         if spec is CARDHOLDERS:
             continue
-        frame, q = read_reference_file(drop_dir / spec.file_name, spec, clients, set(councils))
+        frame, q, found = read_reference_file(drop_dir / spec.file_name, spec, clients, set(councils))
         frames[spec.file_name.removesuffix(".csv")] = frame
         quarantined.append(q)
-    return ReferenceData(councils=councils, **frames), concat_quarantine(quarantined)
+        incidents += found
+    return ReferenceData(councils=councils, **frames), concat_quarantine(quarantined), incidents

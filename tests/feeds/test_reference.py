@@ -18,7 +18,7 @@ def extract(tmp_path):
 
 
 def test_reads_the_extract(extract):
-    ref, quarantine = read_reference(extract)
+    ref, quarantine, _ = read_reference(extract)
     assert quarantine.height == 0
     assert set(ref.councils) == {"Testshire"} and ref.councils["Testshire"].funding_account_number == "90001234"
     first = ref.cardholders.row(0, named=True)
@@ -46,7 +46,7 @@ def test_bad_rows_are_quarantined_with_file_line_reason(extract):
         drops.PAYEES + "C0003,BOB,402715,87654321,agency,2025-01-06,\n" + "C0442817,ANN,40-27-15,87654321,agency,2025-01-06,\n",
         encoding="utf-8",
     )
-    ref, q = read_reference(extract)
+    ref, q, _ = read_reference(extract)
     assert sorted(ref.cardholders["client_id"]) == ["C0019", "C0442817"]
     reasons = {(r["source_file"], r["source_line"]): r["reason"] for r in q.iter_rows(named=True)}
     assert "opened '2025-13-01' is not a YYYY-MM-DD date" in reasons[("cardholders.csv", 4)]
@@ -80,3 +80,68 @@ def test_invalid_policy_refuses_the_extract(extract):
     (extract / "councils.yaml").write_text(drops.COUNCILS_YAML.replace("clawback_minimum", "clawback_minmum"), encoding="utf-8")
     with pytest.raises(FileRefused, match="unknown key.*clawback_minmum"):
         read_reference(extract)
+
+
+def test_a_card_number_in_the_council_extract_is_masked_and_reported(extract, sqlite_url):
+    # Goal: a PAN typed into the council's files (here a payee name, and a broken line) never
+    # reaches the database; each one is a security incident with file and line, as for providers.
+    from sqlalchemy import text
+
+    from feeds.ingest import ingest_drop
+    from ledger.db import get_engine
+
+    pan = "4111 1111 1111 1111"
+    (extract / "payees.csv").write_text(
+        drops.PAYEES
+        + f"C0442817,CARD {pan},402715,11112222,agency,2025-01-06,\n"  # line 3: PAN in a field
+        + f"C0442817,{pan.replace(' ', '')}\n",  # line 4: a broken line holding a PAN
+        encoding="utf-8",
+    )
+    summary = ingest_drop(sqlite_url, extract)
+    council = next(f for f in summary.files if f.provider == "council")
+    assert council.incidents == 2 and "SECURITY" in council.message and "payees.csv line 3" in council.message
+    with get_engine(sqlite_url).connect() as conn:
+        incidents = conn.execute(text("SELECT source_file, source_line, field, description FROM security_incidents")).all()
+        assert sorted((r[0], r[1], r[2]) for r in incidents) == [("payees.csv", 3, "payee_name"), ("payees.csv", 4, "line")]
+        assert all("1111" in r[3] and pan.replace(" ", "") not in r[3] for r in incidents)
+        stored = " ".join(
+            str(v) for table in ("ref_payees", "quarantine", "security_incidents")
+            for row in conn.execute(text(f"SELECT * FROM {table}")) for v in row
+        )
+    assert pan not in stored and pan.replace(" ", "") not in stored
+    assert "CARD " in stored, "the rest of the row is kept"
+
+
+def test_a_row_repeated_word_for_word_is_one_row(extract):
+    # Goal: an export that wrote a line twice does not make a known card unknown; rows that share a
+    # key but differ are still all held (test_bad_rows_are_quarantined_with_file_line_reason).
+    lines = drops.CARDHOLDERS.splitlines(keepends=True)
+    (extract / "cardholders.csv").write_text("".join(lines + lines[1:]), encoding="utf-8")
+    ref, q, _ = read_reference(extract)
+    assert q.height == 0
+    assert sorted(ref.cardholders["client_id"]) == sorted(line.split(",")[0] for line in lines[1:])
+
+
+def test_an_extract_that_drops_most_cards_is_refused_until_confirmed(extract, sqlite_url):
+    # Goal: a cardholders.csv cut down to its header (or to a fraction) would make every card
+    # unknown overnight; it is refused whole, the stored extract stays, and a person can confirm it.
+    from feeds.ingest import ingest_drop
+    from feeds.store import load_reference
+    from ledger.db import get_engine
+
+    assert ingest_drop(sqlite_url, extract, only_files=[]).refused == []
+    with get_engine(sqlite_url).connect() as conn:
+        before = sorted(load_reference(conn).cardholders["client_id"])
+    assert len(before) >= 2
+    header = drops.CARDHOLDERS.splitlines(keepends=True)[0]
+    (extract / "cardholders.csv").write_text(header, encoding="utf-8")
+    refused = ingest_drop(sqlite_url, extract, only_files=[])
+    (council,) = [f for f in refused.files if f.provider == "council"]
+    assert council.status == "refused" and f"about the {len(before)} cardholders" in council.message
+    assert "--accept-smaller-extract" in council.message
+    with get_engine(sqlite_url).connect() as conn:
+        assert sorted(load_reference(conn).cardholders["client_id"]) == before, "the stored extract stays in use"
+    confirmed = ingest_drop(sqlite_url, extract, only_files=[], accept_smaller_extract=True)
+    assert [f.status for f in confirmed.files if f.provider == "council"] == ["loaded"]
+    with get_engine(sqlite_url).connect() as conn:
+        assert load_reference(conn).cardholders.height == 0
