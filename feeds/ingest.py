@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from careledger.faults import crash_point
 from feeds import store
@@ -33,15 +33,14 @@ from ledger.posting_rules import (
     CardState,
     build_entries,
     entry_key,
-    item_payload_hash,
+    item_payload_hashes,
     take_on_entries,
 )
-from ledger.sqlfilters import rows_where_in
+from ledger.sqlfilters import execute_where_in, rows_where_in
 from ledger.tables import feed_files
 from schemas.canonical import CANONICAL_SCHEMA
 from schemas.reference import ReferenceData
 
-KEYS_PER_LOOKUP = 5_000
 HOLD_CLOSING_STATUSES = ("settled", "released", "declined")
 
 
@@ -213,6 +212,50 @@ def _originals(conn: Connection, keys: list[str]) -> dict[str, list[tuple[str, i
     return out
 
 
+MIN_CARDHOLDER_SHARE = 0.5  # an extract with fewer usable cardholders than this share of the stored one is refused
+
+
+def refuse_a_shrunken_extract(stored: ReferenceData, new: ReferenceData, drop_dir: Path) -> None:
+    """Refuse an extract that would drop most of the cards in use.
+
+    Why: the extract is full state, so a cardholders.csv cut short (a failed export, a file
+    truncated in transit, one written with only its header) would make every missing card unknown
+    overnight and send its money to suspense. Real changes are gradual; a halving is far more
+    likely a broken file. When the council confirms it, ``accept_smaller_extract`` loads it.
+    """
+    from feeds.readers import FileRefused
+
+    before, after = stored.cardholders.height, new.cardholders.height
+    if before and after < before * MIN_CARDHOLDER_SHARE:
+        raise FileRefused(
+            f"{drop_dir / 'cardholders.csv'}: expected about the {before} cardholders of the extract in use; found "
+            f"{after} usable row(s), which would make {before - after} card(s) unknown. Nothing from this extract was "
+            "loaded; the stored one stays in use. If the council confirms the cards really went, load the drop with "
+            "`careledger ingest --accept-smaller-extract`."
+        )
+
+
+def _record_incidents(
+    conn: Connection, fs: FileSummary, incidents: list, run_id: str, sha_by_file: dict[str, str], *, tell: str
+) -> None:
+    """Store each card number found (and already masked) as a security incident, and say so loudly
+    in the file's summary: someone must tell the sender that a PAN left their system."""
+    now = dt.datetime.now(dt.UTC)
+    for inc in incidents:
+        conn.execute(
+            text(
+                "INSERT INTO security_incidents (run_id, source_file, file_sha256, source_line, field, description, detected_at)"
+                " VALUES (:r, :f, :s, :l, :fld, :d, :t)"
+            ),
+            {"r": run_id, "f": inc.source_file, "s": sha_by_file[inc.source_file], "l": inc.source_line, "fld": inc.field,
+             "d": inc.description, "t": now},
+        )
+    fs.incidents = len(incidents)
+    if fs.incidents:
+        where = ", ".join(f"{i.source_file} line {i.source_line}" for i in incidents[:10])
+        fs.message = f"SECURITY: {fs.incidents} card number(s) found and masked ({where}); tell {tell}"
+
+
 def store_and_post(
     conn: Connection,
     txns: pl.DataFrame,
@@ -233,11 +276,7 @@ def store_and_post(
     if txns.height == 0:
         return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
     take_ledger_lock(conn)
-    txns = txns.with_columns(
-        pl.struct(["provider", "provider_txn_id", "account_id", "kind", "amount_pence", "related_txn_id"])
-        .map_elements(item_payload_hash, return_dtype=pl.Utf8)
-        .alias("payload_hash")
-    )
+    txns = txns.with_columns(item_payload_hashes(txns))  # = item_payload_hash of each row, vectorised
     # Within a file the same item can appear twice (pending then settled): keep its latest state.
     txns = (
         txns.with_columns(_status_rank("status").alias("_rank"))
@@ -279,18 +318,18 @@ def store_and_post(
                 "raw_text": json.dumps({k: r[k] for k in CANONICAL_SCHEMA}, default=str),
             }
         )
+    # Post the settled items first, so that each row stored below carries the id of the entry that
+    # posted it (an UPDATE of the just-written rows afterwards cost more than writing them).
+    links = _post_settled(conn, txns, conflicts, ref, source=source, counts=counts, conflict_rows=conflict_rows)
     to_write = merged.filter(is_new | advance | pending_changed)
     if to_write.height:
         ids_by_provider: dict[str, list[str]] = {}
         for p, tid in to_write.filter(~is_new).select("provider", "provider_txn_id").iter_rows():
             ids_by_provider.setdefault(p, []).append(tid)
-        delete = text("DELETE FROM transactions WHERE provider = :p AND provider_txn_id IN :ids").bindparams(
-            bindparam("ids", expanding=True)
-        )
         for p, ids in ids_by_provider.items():
-            for start in range(0, len(ids), KEYS_PER_LOOKUP):
-                conn.execute(delete, {"p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
+            execute_where_in(conn, "DELETE FROM transactions WHERE provider = :p AND {match}", "provider_txn_id", ids, {"p": p})
         rows = to_write.with_columns(*_hold_columns(closing_day), pl.lit(None, dtype=pl.Int64).alias("entry_id"))
+        rows = _with_entry_ids(rows, links)
         bulk_insert(
             conn, "transactions",
             rows.select(list(CANONICAL_SCHEMA) + ["hold_open", "held_amount_pence", "hold_closed_on", "payload_hash", "entry_id"]),
@@ -301,22 +340,38 @@ def store_and_post(
     closers = txns.filter(pl.col("status").is_in(HOLD_CLOSING_STATUSES) & pl.col("related_txn_id").is_not_null())
     # The hold ends on the closing event's posted date, else on the day the event happened.
     if closers.height:
-        stmt = text(
+        close = (
             "UPDATE transactions SET hold_open = :f, hold_closed_on = :closed"
-            " WHERE provider = :p AND provider_txn_id IN :ids AND hold_open"
-        ).bindparams(bindparam("ids", expanding=True))
+            " WHERE provider = :p AND {match} AND hold_open"
+        )
         closers = closers.with_columns(pl.coalesce("posted_date", "london_date").alias("_closed_on"))
         for (p, closed_on), group in closers.group_by("provider", "_closed_on", maintain_order=True):
             ids = group["related_txn_id"].unique().to_list()
-            for start in range(0, len(ids), KEYS_PER_LOOKUP):
-                conn.execute(stmt, {"f": False, "closed": closed_on, "p": p, "ids": ids[start : start + KEYS_PER_LOOKUP]})
+            execute_where_in(conn, close, "provider_txn_id", ids, {"f": False, "closed": closed_on, "p": p})
 
-    # Post settled items not yet in the ledger.
+    # Rows posted now that were not written above (stored earlier, final and unchanged): link them.
+    _link_stored(conn, links, to_write)
+    return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+
+
+def _post_settled(
+    conn: Connection,
+    txns: pl.DataFrame,
+    conflicts: pl.DataFrame,
+    ref: ReferenceData,
+    *,
+    source: str,
+    counts: dict[str, int],
+    conflict_rows: list[dict],
+) -> pl.DataFrame:
+    """Post the settled items not yet in the ledger; returns (provider, provider_txn_id, entry_id) of
+    each item posted now. Updates ``counts`` (posted, already_posted, conflicts) and ``conflict_rows``."""
+    links = pl.DataFrame(schema={"provider": pl.Utf8, "provider_txn_id": pl.Utf8, "entry_id": pl.Int64})
     settled = txns.join(conflicts.select("provider", "provider_txn_id"), on=["provider", "provider_txn_id"], how="anti").filter(
         pl.col("status") == "settled"
     )
     if settled.height == 0:
-        return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+        return links
     settled = settled.with_columns((pl.col("provider") + ":" + pl.col("provider_txn_id")).alias("_key"))  # = entry_key
     already = existing_keys(conn, settled["_key"].to_list())
     ledger_conflicts = settled.filter(
@@ -337,36 +392,47 @@ def store_and_post(
         )
     counts["already_posted"] = settled.filter(pl.col("_key").is_in(list(already))).height - ledger_conflicts.height
     new_items = settled.filter(~pl.col("_key").is_in(list(already)))
-    if new_items.height:
-        new_items = new_items.sort(["provider", "account_id", pl.coalesce("posted_date", "london_date"), "occurred_at_utc", "provider_txn_id"])
-        cards = new_items.select("provider", "account_id").unique().rows()
-        related = [
-            entry_key(p, r) for p, r in new_items.select("provider", "related_txn_id").drop_nulls().iter_rows()
-        ]
-        split = {name: str(pol.threshold("balance_split")) for name, pol in ref.councils.items()}
-        built = build_entries(new_items, _card_states(conn, cards), _originals(conn, related), split)
-        # ``already`` was looked up above under the same lock and transaction: new_items are not in it.
-        result = post_entries(conn, built.entries, built.postings, built.accounts, source=source, existing=already)
-        counts["posted"] = result.posted
-        # Link each transaction to the entry that posted it: one set-based UPDATE from a temporary
-        # table (a row-by-row UPDATE was the largest single cost of posting a big file).
-        links = new_items.select(
-            "provider",
-            "provider_txn_id",
-            pl.col("_key").replace_strict(result.entry_ids, default=None, return_dtype=pl.Int64).alias("entry_id"),
-        ).drop_nulls("entry_id")
-        if links.height:
-            conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS txn_links (provider TEXT, provider_txn_id TEXT, entry_id BIGINT)"))
-            conn.execute(text("DELETE FROM txn_links"))
-            bulk_insert(conn, "txn_links", links)
-            conn.execute(
-                text(
-                    "UPDATE transactions SET entry_id = l.entry_id FROM txn_links l"
-                    " WHERE transactions.provider = l.provider AND transactions.provider_txn_id = l.provider_txn_id"
-                )
-            )
-            conn.execute(text("DELETE FROM txn_links"))
-    return counts | {"conflict_rows": conflict_rows}  # type: ignore[return-value]
+    if new_items.height == 0:
+        return links
+    new_items = new_items.sort(["provider", "account_id", pl.coalesce("posted_date", "london_date"), "occurred_at_utc", "provider_txn_id"])
+    cards = new_items.select("provider", "account_id").unique().rows()
+    related = [
+        entry_key(p, r) for p, r in new_items.select("provider", "related_txn_id").drop_nulls().iter_rows()
+    ]
+    split = {name: str(pol.threshold("balance_split")) for name, pol in ref.councils.items()}
+    built = build_entries(new_items, _card_states(conn, cards), _originals(conn, related), split)
+    # ``already`` was looked up above under the same lock and transaction: new_items are not in it.
+    result = post_entries(conn, built.entries, built.postings, built.accounts, source=source, existing=already)
+    counts["posted"] = result.posted
+    return new_items.select(
+        "provider",
+        "provider_txn_id",
+        pl.col("_key").replace_strict(result.entry_ids, default=None, return_dtype=pl.Int64).alias("entry_id"),
+    ).drop_nulls("entry_id")
+
+
+def _with_entry_ids(rows: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """Rows about to be stored, each with the id of the entry that posted it (null if none)."""
+    return rows.drop("entry_id").join(links, on=["provider", "provider_txn_id"], how="left", maintain_order="left")
+
+
+def _link_stored(conn: Connection, links: pl.DataFrame, written: pl.DataFrame) -> None:
+    """Link already-stored transactions (not re-written in this call) to the entries just posted:
+    one set-based UPDATE from a temporary table. Rows written in this call carry their entry id
+    already (updating 200,000 just-written rows cost more than writing them)."""
+    links = links.join(written.select("provider", "provider_txn_id"), on=["provider", "provider_txn_id"], how="anti")
+    if links.height == 0:
+        return
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS txn_links (provider TEXT, provider_txn_id TEXT, entry_id BIGINT)"))
+    conn.execute(text("DELETE FROM txn_links"))
+    bulk_insert(conn, "txn_links", links)
+    conn.execute(
+        text(
+            "UPDATE transactions SET entry_id = l.entry_id FROM txn_links l"
+            " WHERE transactions.provider = l.provider AND transactions.provider_txn_id = l.provider_txn_id"
+        )
+    )
+    conn.execute(text("DELETE FROM txn_links"))
 
 
 def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int:
@@ -451,7 +517,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
         "provider", "account_id", "council", "client_id", "balance_date", "amount_pence"
     )
     if to_post.height:
-        built = take_on_entries(list(to_post.iter_rows()), source_file)
+        built = take_on_entries(to_post, source_file)
         result = post_entries(conn, built.entries, built.postings, built.accounts, source="take-on")
         posted, entry_ids = result.posted, result.entry_ids
     bulk_insert(
@@ -462,11 +528,11 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
             "account_id",
             "balance_date",
             "amount_pence",
-            pl.struct("provider", "account_id", "balance_date")
-            .map_elements(
-                lambda k: entry_ids.get(f"takeon:{k['provider']}:{k['account_id']}:{k['balance_date']}"),
-                return_dtype=pl.Int64,
+            # The take-on entry's key: takeon:provider:account:YYYY-MM-DD (ledger.posting_rules.take_on_entries).
+            pl.concat_str(
+                [pl.lit("takeon"), "provider", "account_id", pl.col("balance_date").dt.strftime("%Y-%m-%d")], separator=":"
             )
+            .replace_strict(entry_ids, default=None, return_dtype=pl.Int64)
             .alias("entry_id"),
         ),
     )
@@ -486,6 +552,7 @@ def ingest_drop(
     progress: ProgressFn | None = None,
     only_files: list[str] | None = None,
     reference: bool = True,
+    accept_smaller_extract: bool = False,
 ) -> IngestSummary:
     """Load every file of a drop folder. Council files first (they say whose cards these are), then
     provider transactions, then balances, each file in its own transaction.
@@ -511,7 +578,9 @@ def ingest_drop(
         digest = hashlib.sha256(b"".join(sha256_of(p).encode() for p in ref_files)).hexdigest()
         fs = FileSummary("council reference extract", "council", "reference", "loaded")
         try:
-            new_ref, quarantined = read_reference(drop_dir)
+            new_ref, quarantined, incidents = read_reference(drop_dir)
+            if not accept_smaller_extract:
+                refuse_a_shrunken_extract(ref, new_ref, drop_dir)
         except FileRefused as exc:
             fs.status, fs.message = "refused", str(exc)
             summary.files.append(fs)
@@ -524,6 +593,8 @@ def ingest_drop(
                     store.save_reference(conn, new_ref, councils_yaml, str(drop_dir.name))
                     fs.rows_read = sum(new_ref.frame(s).height for s in _ref_specs())
                     fs.rows_quarantined = _quarantine(conn, quarantined, run_id, digest)
+                    sha_by_file = {p.name: sha256_of(p) for p in ref_files}
+                    _record_incidents(conn, fs, incidents, run_id, sha_by_file, tell="the council's data team")
                     _register(conn, fs, digest, None, drop_dir, run_id, None)
                 else:
                     fs.status, fs.message = "skipped", "this council extract was already loaded"
@@ -643,20 +714,7 @@ def _ingest_one(
         if result.balances.height:
             store.save_provider_balances(conn, result.balances)
         fs.rows_quarantined = _quarantine(conn, quarantine, run_id, sha)
-        for inc in result.incidents:
-            conn.execute(
-                text(
-                    "INSERT INTO security_incidents (run_id, source_file, file_sha256, source_line, field, description, detected_at)"
-                    " VALUES (:r, :f, :s, :l, :fld, :d, :t)"
-                ),
-                {"r": run_id, "f": inc.source_file, "s": sha, "l": inc.source_line, "fld": inc.field, "d": inc.description, "t": dt.datetime.now(dt.UTC)},
-            )
-        fs.incidents = len(result.incidents)
-        if fs.incidents:
-            fs.message = (
-                f"SECURITY: {fs.incidents} card number(s) found and masked in {path.name} "
-                f"(lines {', '.join(str(i.source_line) for i in result.incidents[:10])}); tell the provider"
-            )
+        _record_incidents(conn, fs, result.incidents, run_id, {path.name: sha}, tell="the provider")
         _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
         crash_point("before_commit")
     crash_point("after_commit")

@@ -18,6 +18,11 @@ from sqlalchemy import Connection
 SQLITE_ROWS_PER_CALL = 50_000
 ANALYZE_AFTER_ROWS = 10_000  # a bulk write this big refreshes the table's planner statistics
 COPY_BYTES_PER_WRITE = 8 * 1024 * 1024
+# SQLite page cache for a connection that bulk-writes, in KiB (SQLite's default is 2 MiB). With the
+# default, a night's inserts into indexed tables spill dirty pages to the WAL and read them back
+# mid-transaction: measured 89 s against 17 s for 200,000 entries / 400,000 postings. The cache
+# grows only as pages are used; the setting stays with the (pooled) connection.
+SQLITE_CACHE_KIB = 256 * 1024
 
 
 def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
@@ -65,6 +70,10 @@ def bulk_insert(conn: Connection, table: str, df: pl.DataFrame) -> int:
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:
+        (cache,) = cur.execute("PRAGMA cache_size").fetchone()  # pages if positive, -KiB if negative
+        (page_size,) = cur.execute("PRAGMA page_size").fetchone()
+        if (cache * page_size // 1024 if cache >= 0 else -cache) < SQLITE_CACHE_KIB:  # raise it, never lower it
+            cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         for part in _chunks(_sqlite_ready(df), SQLITE_ROWS_PER_CALL):
             cur.executemany(sql, part.iter_rows())
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -130,6 +131,25 @@ class BuiltEntries:
     states: dict[tuple[str, str], CardState] = field(default_factory=dict)
 
 
+def item_payload_hashes(items: pl.DataFrame) -> pl.Series:
+    """``item_payload_hash`` of every row, vectorised: the same text joined in polars, hashed in one loop.
+
+    Equal, row for row, to ``item_payload_hash`` (``payload_hash`` writes None as "" and ints as str).
+    """
+    related = pl.col("related_txn_id") if "related_txn_id" in items.columns else pl.lit(None, dtype=pl.Utf8)
+    parts = [
+        pl.col("provider"),
+        pl.col("provider_txn_id"),
+        pl.col("account_id"),
+        pl.col("kind").replace(MONEY_IN_FAMILY),
+        pl.col("amount_pence").cast(pl.Utf8),
+        related,
+    ]
+    text = items.select(pl.concat_str([e.cast(pl.Utf8).fill_null("") for e in parts], separator="\x1f").alias("t"))["t"]
+    sha = hashlib.sha256
+    return pl.Series("payload_hash", [sha(t.encode()).hexdigest() for t in text], dtype=pl.Utf8)
+
+
 def build_entries(
     items: pl.DataFrame,
     states: Mapping[tuple[str, str], CardState],
@@ -141,25 +161,247 @@ def build_entries(
     ``states``: each card's (provider, account_id) current parts. ``originals``: for entry keys that
     reversals, refunds and chargebacks may name, that entry's postings (already posted or earlier
     in this batch is handled here).
+
+    Two paths, one result. The split between a card's council and client parts depends on what was
+    posted before, so in general items are walked in order (``_walk``). But most cards need no walk:
+    a card whose client part is not above zero and that gets no client money in this batch
+    (no contribution or other money in, no refund or reversal of an item we hold) takes every penny
+    from its council part, whatever the order. Those cards' items (and unknown cards', which go to
+    suspense) are built as whole-frame polars expressions (``_simple_entries``); only the rest are
+    walked. tests/ledger/test_posting_rules_vectorised.py checks the two paths against the
+    original item-by-item rules.
     """
     states = {k: CardState(v.council_pence, v.client_pence) for k, v in states.items()}
-    originals = dict(originals)
     items = with_booking(items)
-    descriptions = describe(items).to_list()
-    hashes = (
-        items["payload_hash"].to_list()
-        if "payload_hash" in items.columns
-        else [item_payload_hash(r) for r in items.iter_rows(named=True)]
+    hashes = items["payload_hash"] if "payload_hash" in items.columns else item_payload_hashes(items)
+    items = items.with_columns(
+        pl.int_range(0, items.height, dtype=pl.Int64).alias("_pos"),
+        describe(items).alias("_description"),
+        hashes.alias("_hash"),
+        (pl.col("provider") + ":" + pl.col("provider_txn_id")).alias("_key"),  # = entry_key
+        pl.when(pl.col("related_txn_id").is_not_null())
+        .then(pl.col("provider") + ":" + pl.col("related_txn_id"))
+        .alias("_related_key"),
     )
+    simple = _simple_mask(items, states, originals, split_policy_by_council)
+    if simple is None:  # a batch the fast path does not take on (a key twice): walk it all
+        simple = pl.Series("_simple", [False] * items.height, dtype=pl.Boolean)
+    fast_items, slow_items = items.filter(simple), items.filter(~simple)
+
+    fast_entries, fast_postings, fast_accounts = _simple_entries(fast_items)
+    # Fast cards' council parts move by the sum of what was posted to them; client parts do not move.
+    if fast_postings.height:
+        moved = (
+            fast_items.filter(pl.col("client_id").is_not_null() & pl.col("council").is_not_null())
+            .group_by("provider", "account_id", maintain_order=True)
+            .agg(pl.col("amount_pence").sum())
+        )
+        for provider, acct, pence in moved.iter_rows():
+            states.setdefault((provider, acct), CardState()).council_pence += pence
+
+    entry_parts, posting_parts = [fast_entries], [fast_postings]
+    account_writes, first_defaults = list(fast_accounts), {}
+    if slow_items.height:
+        # What a walked item may name from the fast path: only those entries, with their position.
+        wanted = set(slow_items["_related_key"].drop_nulls().to_list())
+        fast_lines: dict[str, tuple[int, list[tuple[str, int]]]] = {}
+        if wanted:
+            named = fast_postings.filter(pl.col("idempotency_key").is_in(list(wanted)))
+            for key, pos, code, pence in named.select("idempotency_key", "_pos", "account_code", "amount_pence").iter_rows():
+                fast_lines.setdefault(key, (pos, []))[1].append((code, pence))
+        slow_entries, slow_postings, slow_writes, first_defaults = _walk(
+            slow_items, states, originals, fast_lines, split_policy_by_council
+        )
+        entry_parts.append(slow_entries)
+        posting_parts.append(slow_postings)
+        account_writes += slow_writes
+    entries = pl.concat(entry_parts).sort("_pos").drop("_pos")
+    postings = pl.concat(posting_parts).sort("_pos", "_slot").select(list(POSTING_SCHEMA))
+    # An account as the item-by-item rules leave it: the last item that posted to it says what it is;
+    # one only named by a full reversal's lines (never posted to otherwise) is as that reversal saw it.
+    used: dict[str, Account] = {}
+    for _, account in sorted(account_writes, key=lambda w: w[0]):
+        used[account.code] = account
+    for code, (_, account) in first_defaults.items():
+        used.setdefault(code, account)
+    return BuiltEntries(entries, postings, accounts_frame(list(used.values())), states)
+
+
+def _simple_mask(
+    items: pl.DataFrame,
+    states: Mapping[tuple[str, str], CardState],
+    originals: Mapping[str, list[tuple[str, int]]],
+    split_policy_by_council: Mapping[str, str],
+) -> pl.Series | None:
+    """Which items the whole-frame path builds: unknown cards' items, and every item of a card
+    whose split cannot reach its client part in this batch. None when the batch repeats a key."""
+    if items["_key"].n_unique() != items.height:
+        return None
+    unknown = pl.col("client_id").is_null() | pl.col("council").is_null()
+    batch_keys = items["_key"]
+    named_original = pl.col("_related_key").is_in(batch_keys) | pl.col("_related_key").is_in(list(originals))
+    client_in = pl.col("kind").is_in(["contribution", "other_money_in"]) & (pl.col("amount_pence") > 0)
+    policies = {c: split_policy_by_council.get(c, "client_first") for c in items["council"].drop_nulls().unique().to_list()}
+    bad_policy = pl.col("council").is_in([c for c, p in policies.items() if p not in SPLIT_POLICIES])
+    positive_client = [(p, a) for (p, a), s in states.items() if s.client_pence > 0]
+    # Anything odd (a zero or missing amount, an unknown split policy) is walked, where it is refused.
+    needs_walk = (named_original.fill_null(False) | client_in | (pl.col("amount_pence") == 0) | bad_policy).fill_null(True)
+    flagged = items.with_columns((~unknown & needs_walk).alias("_walk"))
+    walk_cards = flagged.filter(pl.col("_walk")).select("provider", "account_id")
+    if positive_client:
+        walk_cards = pl.concat(
+            [walk_cards, pl.DataFrame(positive_client, schema={"provider": pl.Utf8, "account_id": pl.Utf8}, orient="row")]
+        )
+    walk_cards = walk_cards.unique().with_columns(pl.lit(True).alias("_card_walks"))
+    marked = flagged.join(walk_cards, on=["provider", "account_id"], how="left", maintain_order="left")
+    # An unknown card's item goes to suspense whatever came before it: never walked.
+    return marked.select(
+        unknown | (pl.col("_card_walks").is_null() & ~pl.col("_walk"))
+    ).to_series().alias("_simple")
+
+
+_ENTRY_COLUMNS = {
+    "idempotency_key": pl.col("_key"),
+    "entry_type": pl.col("kind"),
+    "effective_at": pl.col("_book_at"),
+    "london_date": pl.col("_book_day"),
+    "occurred_at": pl.col("occurred_at_utc"),
+    "description": pl.col("_description"),
+    "council": pl.col("council"),
+    "client_id": pl.col("client_id"),
+    "provider": pl.col("provider"),
+    "provider_account_id": pl.col("account_id"),
+    "provider_txn_id": pl.col("provider_txn_id"),
+    "source_file": pl.col("source_file"),
+    "source_line": pl.col("source_line"),
+    "reverses_key": pl.lit(None, dtype=pl.Utf8),
+    "payload_hash": pl.col("_hash"),
+}
+
+
+def _simple_entries(items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, list[tuple[int, Account]]]:
+    """Entries, postings (with ``_pos``/``_slot``) and accounts (with the last position that posted to
+    each) for items no earlier item can change.
+
+    The same rules as ``_walk`` for these items: an unknown card's money goes to suspense; money onto
+    a card is a debit of its council part against the counter account (funding for a council load,
+    else spending by MCC, adjustments for an adjustment); money off it is a debit of the counter
+    account (recovered for an unload; cash, fees, payments to payees, adjustments, else spending by
+    MCC) and a credit of the council part.
+    """
+    entries = items.select(
+        "_pos", *[e.cast(ENTRY_SCHEMA[name]).alias(name) for name, e in _ENTRY_COLUMNS.items()]
+    )
+    mccs = items["mcc"].drop_nulls().unique().to_list()
+    category = pl.col("mcc").replace_strict({m: spend_category(m) for m in mccs}, default=None, return_dtype=pl.Utf8)
+    category = category.fill_null(spend_category(None))
+    council, amount, kind = pl.col("council"), pl.col("amount_pence"), pl.col("kind")
+    unknown = pl.col("client_id").is_null() | council.is_null()
+    spend = pl.lit("spend:") + council + ":" + category
+    adjustments = pl.lit("adjustments:") + council
+    counter = (
+        pl.when((kind == "council_load") & (amount > 0)).then(pl.lit("council:") + council + ":funding")
+        .when((kind == "unload") & (amount < 0)).then(pl.lit("council:") + council + ":recovered")
+        .when(amount > 0).then(pl.when(kind == "adjustment").then(adjustments).otherwise(spend))
+        .when(kind == "cash").then(pl.lit("cash:") + council)
+        .when(kind == "fee").then(pl.lit("fees:") + council)
+        .when(kind == "payment_to_payee").then(pl.lit("spend:") + council + ":payments_to_payees")
+        .when(kind.is_in(["adjustment", "council_load", "contribution", "other_money_in"])).then(adjustments)
+        .otherwise(spend)
+    )
+    card = pl.lit("card:") + pl.col("provider") + ":" + pl.col("account_id") + ":council"
+    lines = items.select(
+        "_pos",
+        "_key",
+        amount,
+        pl.when(unknown).then(pl.lit("suspense:") + pl.col("provider") + ":" + pl.col("account_id")).otherwise(card).alias("_card"),
+        pl.when(unknown).then(pl.lit("suspense:") + pl.col("provider") + ":counterparty").otherwise(counter).alias("_counter"),
+        # Money onto the card (and any unknown card's item) posts the card side first; money off it,
+        # the counter account first — the order the item-by-item rules write them in.
+        (unknown | (amount > 0)).alias("_card_first"),
+        unknown.alias("_unknown"),
+        counter.alias("_known_counter"),
+        category.alias("_category"),
+        "council", "client_id", "provider", "account_id",
+    )
+    card_first = pl.col("_card_first").cast(pl.Int8)
+    postings = pl.concat(
+        [
+            lines.select("_pos", (1 - card_first).alias("_slot"), pl.col("_key").alias("idempotency_key"),
+                         pl.col("_card").alias("account_code"), pl.col("amount_pence")),
+            lines.select("_pos", card_first.alias("_slot"), pl.col("_key").alias("idempotency_key"),
+                         pl.col("_counter").alias("account_code"), (-pl.col("amount_pence")).alias("amount_pence")),
+        ]
+    ).filter(pl.col("amount_pence") != 0)
+    postings = postings.with_columns(pl.col("_slot").cast(pl.Int64))
+
+    accounts: list[tuple[int, Account]] = []
+    used = lines.filter(pl.col("amount_pence") != 0)
+    known, unknown_used = used.filter(~pl.col("_unknown")), used.filter(pl.col("_unknown"))
+    last = pl.col("_pos").max()
+    for provider, acct, council_name, client, pos in (
+        known.group_by("provider", "account_id", "council", "client_id").agg(last).iter_rows()
+    ):
+        accounts.append((pos, chart.card(provider, acct, "council", council_name, client)))
+    for provider, acct, pos in unknown_used.group_by("provider", "account_id").agg(last).iter_rows():
+        accounts.append((pos, chart.suspense_card(provider, acct)))
+    for provider, pos in unknown_used.group_by("provider").agg(last).iter_rows():
+        accounts.append((pos, chart.suspense_counterparty(provider)))
+    for code, council_name, category_name, pos in (
+        known.group_by("_known_counter", "council", "_category").agg(last).iter_rows()
+    ):
+        accounts.append((pos, _counter_account(code, council_name, category_name)))
+    return entries, postings, accounts
+
+
+def _counter_account(code: str, council: str, category: str) -> Account:
+    """The counter account a whole-frame item posted to, from its code (see ``_simple_entries``)."""
+    for make in (chart.funding, chart.recovered, chart.cash, chart.fees, chart.adjustments):
+        account = make(council)
+        if account.code == code:
+            return account
+    if code == f"spend:{council}:payments_to_payees":
+        return chart.spending(council, "payments_to_payees")
+    account = chart.spending(council, category)
+    assert account.code == code, code
+    return account
+
+
+def _walk(
+    items: pl.DataFrame,
+    states: dict[tuple[str, str], CardState],
+    originals: Mapping[str, list[tuple[str, int]]],
+    fast_lines: Mapping[str, tuple[int, list[tuple[str, int]]]],
+    split_policy_by_council: Mapping[str, str],
+) -> tuple[pl.DataFrame, pl.DataFrame, list[tuple[int, Account]], dict[str, tuple[int, Account]]]:
+    """The item-by-item posting rules, in order, for items whose split depends on earlier ones.
+
+    ``states`` is updated in place. An item may name (by ``related_txn_id``) an entry posted before,
+    one walked earlier in this batch, or one the whole-frame path built for an earlier position
+    (``fast_lines``: key -> (position, postings)). Returns entries, postings, the accounts posted to
+    (with the position of the item) and those a full reversal named first (code -> position, account).
+    """
+    walked: dict[str, list[tuple[str, int]]] = {}
+
+    def original_of(key: str, pos: int) -> list[tuple[str, int]] | None:
+        if key in walked:
+            return walked[key]
+        fast = fast_lines.get(key)
+        if fast is not None and fast[0] < pos:
+            return fast[1]
+        return originals.get(key)
+
     card_account = functools.lru_cache(maxsize=None)(chart.card)
     entry_rows: list[tuple] = []
-    posting_rows: list[tuple[str, str, int]] = []
-    used_accounts: dict[str, Account] = {}
+    posting_rows: list[tuple[int, int, str, str, int]] = []
+    account_writes: list[tuple[int, Account]] = []
+    first_defaults: dict[str, tuple[int, Account]] = {}
+    pos = 0
 
     def post(key: str, account: Account, pence: int) -> None:
         if pence:
-            posting_rows.append((key, account.code, pence))
-            used_accounts[account.code] = account
+            posting_rows.append((pos, len(posting_rows), key, account.code, pence))
+            account_writes.append((pos, account))
 
     def take(key: str, card_parts: tuple, pence: int, counter: Account, *, council_first: bool = False) -> None:
         """Money leaves the card (pence > 0) to ``counter``."""
@@ -184,11 +426,11 @@ def build_entries(
         state.council_pence += pence - to_client_pence
         state.client_pence += to_client_pence
 
-    for i, row in enumerate(items.iter_rows(named=True)):
+    for row in items.iter_rows(named=True):
+        pos = row["_pos"]
         provider, acct = row["provider"], row["account_id"]
-        key = entry_key(provider, row["provider_txn_id"])
+        key = row["_key"]
         amount = int(row["amount_pence"])
-        day, at = row["_book_day"], row["_book_at"]
         council, client = row["council"], row["client_id"]
         kind = row["kind"]
         reverses_key = None
@@ -205,7 +447,7 @@ def build_entries(
             card_client = card_account(provider, acct, "client", council, client)
 
             card_parts = (card_council, card_client, state, policy)
-            original = originals.get(entry_key(provider, row["related_txn_id"])) if row["related_txn_id"] else None
+            original = original_of(row["_related_key"], pos) if row["related_txn_id"] else None
             if kind == "council_load" and amount > 0:
                 give(key, card_parts, amount, chart.funding(council))
             elif kind == "contribution" and amount > 0:
@@ -220,14 +462,15 @@ def build_entries(
                 and amount == -sum(p for code, p in original if code.startswith("card:"))
             ):
                 # A full reversal of a posted item: exactly negate it, linked to it.
-                reverses_key = entry_key(provider, row["related_txn_id"])
+                reverses_key = row["_related_key"]
                 for code, pence in original:
-                    posting_rows.append((key, code, -pence))
+                    posting_rows.append((pos, len(posting_rows), key, code, -pence))
                     if code == card_council.code:
                         state.council_pence -= pence
                     elif code == card_client.code:
                         state.client_pence -= pence
-                    used_accounts.setdefault(code, _account_for_code(code, council, client, provider, acct))
+                    if code not in first_defaults:
+                        first_defaults[code] = (pos, _account_for_code(code, council, client, provider, acct))
             elif amount > 0:
                 # Refund, chargeback, partial reversal or credit adjustment: money back onto the card.
                 # It returns to the parts in the proportion the original took them, else to the council.
@@ -265,22 +508,22 @@ def build_entries(
             else:
                 raise ValueError(f"{key}: a settled item of zero pence cannot be posted")
 
-        lines = [(code, pence) for _, code, pence in posting_rows[start:]]
+        lines = [(code, pence) for _, _, _, code, pence in posting_rows[start:]]
         total = sum(p for _, p in lines)
         assert total == 0, f"{key}: posting rule produced an unbalanced entry ({total} pence)"
-        originals[key] = lines
+        walked[key] = lines
         entry_rows.append(
             (
-                key, kind, at, day, row["occurred_at_utc"], descriptions[i], council, client, provider, acct,
-                row["provider_txn_id"], row["source_file"], row["source_line"], reverses_key, hashes[i],
+                pos, key, kind, row["_book_at"], row["_book_day"], row["occurred_at_utc"], row["_description"], council,
+                client, provider, acct, row["provider_txn_id"], row["source_file"], row["source_line"], reverses_key,
+                row["_hash"],
             )
         )
-    return BuiltEntries(
-        pl.DataFrame(entry_rows, schema=ENTRY_SCHEMA, orient="row"),
-        pl.DataFrame(posting_rows, schema=POSTING_SCHEMA, orient="row"),
-        accounts_frame(list(used_accounts.values())),
-        states,
+    entries = pl.DataFrame(entry_rows, schema={"_pos": pl.Int64, **ENTRY_SCHEMA}, orient="row")
+    postings = pl.DataFrame(
+        posting_rows, schema={"_pos": pl.Int64, "_slot": pl.Int64, **POSTING_SCHEMA}, orient="row"
     )
+    return entries, postings, account_writes, first_defaults
 
 
 def _account_for_code(code: str, council: str, client: str, provider: str, acct: str) -> Account:
@@ -315,32 +558,85 @@ def take_on_entry(
 
 
 def take_on_entries(
-    cards: list[tuple[str, str, str | None, str | None, dt.date, int]], source_file: str
+    cards: list[tuple[str, str, str | None, str | None, dt.date, int]] | pl.DataFrame, source_file: str
 ) -> BuiltEntries:
     """The balance each card already had when it joined the scheme (no feed showed it arriving).
 
-    ``cards`` holds (provider, account_id, council, client_id, first balance day, amount_pence).
+    ``cards`` holds (provider, account_id, council, client_id, first balance day, amount_pence), as
+    tuples or as a frame with those columns in that order.
     Booked at the start of its first balance day, to the council-funded part: a take-on balance is
     money the council loaded before the system existed. An unknown card's goes to suspense. Built
-    for all cards at once: a scheme joining 100,000 cards is one batch, not 100,000 frames.
+    for all cards at once, column-wise: a scheme joining 100,000 cards is one batch, not 100,000
+    frames (tests/ledger/test_posting_rules_vectorised.py checks it against the card-by-card rules).
     """
-    entry_rows, posting_rows, accounts = [], [], {}
-    for provider, account_id, council, client_id, day, amount_pence in cards:
-        key = f"takeon:{provider}:{account_id}:{day.isoformat()}"
-        at = dt.datetime.combine(day, dt.time(0, 0), LONDON).astimezone(dt.UTC)
-        if client_id is None or council is None:
-            card, counter = chart.suspense_card(provider, account_id), chart.suspense_counterparty(provider)
-        else:
-            card, counter = chart.card(provider, account_id, "council", council, client_id), chart.take_on(council)
-        accounts[card.code], accounts[counter.code] = card, counter
-        entry_rows.append(
-            (
-                key, "take_on", at, day, at, "Take-on balance: money on the card before its first feed", council,
-                client_id, provider, account_id, None, source_file, None, None,
-                payload_hash("take_on", provider, account_id, amount_pence, day),
-            )
+    schema = {
+        "provider": pl.Utf8, "account_id": pl.Utf8, "council": pl.Utf8, "client_id": pl.Utf8, "day": pl.Date,
+        "amount_pence": pl.Int64,
+    }
+    if isinstance(cards, pl.DataFrame):
+        frame = cards.select([pl.col(c).cast(t).alias(n) for c, (n, t) in zip(cards.columns, schema.items(), strict=True)])
+    else:
+        frame = pl.DataFrame(cards, schema=schema, orient="row")
+    unknown = pl.col("client_id").is_null() | pl.col("council").is_null()
+    day_text = pl.col("day").dt.strftime("%Y-%m-%d")
+    at = pl.col("day").cast(pl.Datetime("us")).dt.replace_time_zone(LONDON.key).dt.convert_time_zone("UTC")
+    frame = frame.with_columns(
+        pl.concat_str([pl.lit("takeon"), "provider", "account_id", day_text], separator=":").alias("_key"),
+        at.alias("_at"),
+        pl.when(unknown).then(pl.lit("suspense:") + pl.col("provider") + ":" + pl.col("account_id"))
+        .otherwise(pl.lit("card:") + pl.col("provider") + ":" + pl.col("account_id") + ":council").alias("_card"),
+        pl.when(unknown).then(pl.lit("suspense:") + pl.col("provider") + ":counterparty")
+        .otherwise(pl.lit("council:") + pl.col("council") + ":take_on").alias("_counter"),
+        unknown.alias("_unknown"),
+    )
+    hash_text = frame.select(
+        pl.concat_str(
+            [pl.lit("take_on"), *[pl.col(c).cast(pl.Utf8).fill_null("") for c in ("provider", "account_id", "amount_pence")],
+             day_text.fill_null("")],
+            separator="\x1f",
         )
-        posting_rows += [(key, card.code, amount_pence), (key, counter.code, -amount_pence)]
-    entries = pl.DataFrame(entry_rows, schema=ENTRY_SCHEMA, orient="row")
-    postings = pl.DataFrame(posting_rows, schema=POSTING_SCHEMA, orient="row")
+    ).to_series()
+    sha = hashlib.sha256
+    hashes = pl.Series("_hash", [sha(t.encode()).hexdigest() for t in hash_text], dtype=pl.Utf8)
+    null_text = pl.lit(None, dtype=pl.Utf8)
+    entries = frame.with_columns(hashes).select(
+        pl.col("_key").alias("idempotency_key"),
+        pl.lit("take_on").alias("entry_type"),
+        pl.col("_at").alias("effective_at"),
+        pl.col("day").alias("london_date"),
+        pl.col("_at").alias("occurred_at"),
+        pl.lit("Take-on balance: money on the card before its first feed").alias("description"),
+        "council",
+        "client_id",
+        "provider",
+        pl.col("account_id").alias("provider_account_id"),
+        null_text.alias("provider_txn_id"),
+        pl.lit(source_file, dtype=pl.Utf8).alias("source_file"),
+        pl.lit(None, dtype=pl.Int64).alias("source_line"),
+        null_text.alias("reverses_key"),
+        pl.col("_hash").alias("payload_hash"),
+    ).cast(ENTRY_SCHEMA)  # type: ignore[arg-type]
+    postings = (
+        pl.concat(
+            [
+                frame.select(pl.int_range(pl.len()).alias("_i"), pl.lit(0).alias("_slot"), pl.col("_key"),
+                             pl.col("_card").alias("code"), pl.col("amount_pence")),
+                frame.select(pl.int_range(pl.len()).alias("_i"), pl.lit(1).alias("_slot"), pl.col("_key"),
+                             pl.col("_counter").alias("code"), -pl.col("amount_pence")),
+            ]
+        )
+        .sort("_i", "_slot")
+        .select(pl.col("_key").alias("idempotency_key"), pl.col("code").alias("account_code"), "amount_pence")
+        .cast(POSTING_SCHEMA)  # type: ignore[arg-type]
+    )
+    # The accounts: the last card naming a code says what it is (as the card-by-card rules left it).
+    accounts: dict[str, Account] = {}
+    for provider, acct, council, client, is_unknown in (
+        frame.select("provider", "account_id", "council", "client_id", "_unknown").iter_rows()
+    ):
+        if is_unknown:
+            card, counter = chart.suspense_card(provider, acct), chart.suspense_counterparty(provider)
+        else:
+            card, counter = chart.card(provider, acct, "council", council, client), chart.take_on(council)
+        accounts[card.code], accounts[counter.code] = card, counter
     return BuiltEntries(entries, postings, accounts_frame(list(accounts.values())))

@@ -1,7 +1,8 @@
 """Reading the ledger: balances as of a moment, the trial balance, statements of account.
 
-Every figure here is a sum of postings; nothing is cached, so what is read always agrees with
-what was posted.
+Every figure here is a sum of postings. The one shortcut is ``card_balances`` as of a day: it starts
+from a checkpoint (``card_balance_checkpoints``) and adds the postings made since, which gives
+exactly the plain sum (see ``card_balances``) while the nightly read stops growing with history.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
-from ledger.bulk import to_date
+from ledger.bulk import bulk_insert, to_date
+
+CARD_ROLES = ("card_council", "card_client", "suspense_card")
+CHECKPOINT_KEEP_DAYS = 42  # checkpoints older than this before the newest are pruned (the look-back is 35 days)
 
 
 def _as_of_clause(as_of: dt.date | dt.datetime | None) -> tuple[str, dict]:
@@ -84,43 +88,178 @@ def trial_balance(conn: Connection, as_of: dt.date | dt.datetime | None = None) 
     return tb
 
 
-def card_balances(conn: Connection, as_of: dt.date | None = None) -> pl.DataFrame:
-    """Per card: council-funded part, client-funded part and total, as of the end of a London day."""
+CARD_BALANCES_SCHEMA = {
+    "provider": pl.Utf8,
+    "account_id": pl.Utf8,
+    "client_id": pl.Utf8,
+    "council": pl.Utf8,
+    "council_part_pence": pl.Int64,
+    "client_part_pence": pl.Int64,
+    "balance_pence": pl.Int64,
+}
+_ROLE_FILTER = "a.role IN ('card_council', 'card_client', 'suspense_card')"
+
+
+def card_balance_queries(as_of: dt.date) -> dict[str, tuple[str, dict]]:
+    """The statements ``card_balances`` runs for a day (for the benchmark's query plans)."""
+    return {
+        "latest checkpoint on or before the day": (_CHECKPOINT_SQL, {"d": as_of}),
+        "postings since the checkpoint": (_DELTA_SQL, {"w": 1, "wn": 2, "d": as_of}),
+        "checkpoint balances": (_CHECKPOINT_ROWS_SQL, {"c": as_of}),
+        "card accounts": (_ACCOUNTS_SQL, {}),
+    }
+
+
+_CHECKPOINT_SQL = (
+    "SELECT as_of_date, through_posting_id FROM card_balance_checkpoints WHERE as_of_date <= :d"
+    " ORDER BY as_of_date DESC LIMIT 1"
+)
+_DELTA_SQL = (
+    "SELECT account_code, sum(amount_pence) FROM postings"
+    " WHERE posting_id > :w AND posting_id <= :wn AND london_date <= :d GROUP BY account_code"
+)
+_CHECKPOINT_ROWS_SQL = "SELECT account_code, balance_pence FROM card_balance_checkpoints WHERE as_of_date = :c"
+_ACCOUNTS_SQL = f"SELECT a.code, a.provider, a.provider_account_id, a.client_id, a.council, a.role FROM accounts a WHERE {_ROLE_FILTER}"
+
+
+def _card_rows_plain(conn: Connection, as_of: dt.date | dt.datetime | None) -> pl.DataFrame:
+    """Per card account: the sum of all its postings up to ``as_of`` (the definition)."""
     where, params = _as_of_clause(as_of)
     rows = conn.execute(
         text(
             "SELECT a.provider, a.provider_account_id, a.client_id, a.council, a.role,"
             " coalesce(sum(p.amount_pence), 0)"
             " FROM accounts a LEFT JOIN postings p ON p.account_code = a.code" + where +
-            " WHERE a.role IN ('card_council', 'card_client', 'suspense_card')"
+            f" WHERE {_ROLE_FILTER}"
             " GROUP BY a.provider, a.provider_account_id, a.client_id, a.council, a.role"
         ),
         params,
     ).all()
-    df = pl.DataFrame(
+    return pl.DataFrame(
         [tuple(r) for r in rows],
-        schema={
-            "provider": pl.Utf8,
-            "account_id": pl.Utf8,
-            "client_id": pl.Utf8,
-            "council": pl.Utf8,
-            "role": pl.Utf8,
-            "balance_pence": pl.Int64,
-        },
+        schema={"provider": pl.Utf8, "account_id": pl.Utf8, "client_id": pl.Utf8, "council": pl.Utf8, "role": pl.Utf8,
+                "balance_pence": pl.Int64},
         orient="row",
     )
+
+
+def _card_rows_from_checkpoint(conn: Connection, as_of: dt.date) -> pl.DataFrame:
+    """Per card account: its balance at the end of ``as_of`` = checkpoint + postings since, and a new checkpoint.
+
+    A checkpoint row (D, W, B) holds B = the sum of the account's postings with ``posting_id <= W`` and
+    ``london_date <= D``, written only when no posting with ``posting_id <= W`` is dated after D. Postings are
+    never updated or deleted (the database refuses it) and ids rise in commit order (posting holds the ledger
+    lock), so for any day X >= D the balance is exactly
+
+        B + sum(postings with posting_id > W and london_date <= X)
+
+    A back-dated posting (dated on or before D, posted after the checkpoint) has an id above W and is counted
+    by the second term: no checkpoint ever needs invalidating. The second term reads only the postings made
+    since the checkpoint, by the primary key — a night's postings, not the whole history.
+    """
+    cp = conn.execute(text(_CHECKPOINT_SQL), {"d": as_of}).one_or_none()
+    cp_date, cp_through = (to_date(cp[0]), int(cp[1])) if cp else (None, 0)
+    through = int(conn.execute(text("SELECT coalesce(max(posting_id), 0) FROM postings")).scalar_one())
+    accounts = pl.DataFrame(
+        [tuple(r) for r in conn.execute(text(_ACCOUNTS_SQL)).all()],
+        schema={"account_code": pl.Utf8, "provider": pl.Utf8, "account_id": pl.Utf8, "client_id": pl.Utf8,
+                "council": pl.Utf8, "role": pl.Utf8},
+        orient="row",
+    )
+    pence = {"account_code": pl.Utf8, "pence": pl.Int64}
+    base = pl.DataFrame(
+        [tuple(r) for r in conn.execute(text(_CHECKPOINT_ROWS_SQL), {"c": cp_date}).all()] if cp_date else [],
+        schema=pence, orient="row",
+    )
+    delta = pl.DataFrame(
+        [tuple(r) for r in conn.execute(text(_DELTA_SQL), {"w": cp_through, "wn": through, "d": as_of}).all()]
+        if through > cp_through else [],
+        schema=pence, orient="row",
+    )
+    moved = pl.concat([base, delta]).group_by("account_code").agg(pl.col("pence").sum())
+    out = accounts.join(moved, on="account_code", how="left").with_columns(
+        pl.col("pence").fill_null(0).alias("balance_pence")
+    )
+    _save_checkpoint(conn, as_of, through, cp_date, cp_through, out.select("account_code", "balance_pence"))
+    return out.select("provider", "account_id", "client_id", "council", "role", "balance_pence")
+
+
+def _save_checkpoint(
+    conn: Connection, as_of: dt.date, through: int, cp_date: dt.date | None, cp_through: int, rows: pl.DataFrame
+) -> None:
+    """Keep ``rows`` as the checkpoint for ``as_of`` when that is sound and new (see ``_card_rows_from_checkpoint``).
+
+    Sound: no posting up to ``through`` is dated after ``as_of`` (checked on the entries' date index: every
+    posting carries its entry's day). New: there is no checkpoint for this day at least this recent.
+    """
+    if through == 0 or (cp_date == as_of and cp_through >= through):
+        return
+    latest = to_date(conn.execute(text("SELECT max(london_date) FROM journal_entries")).scalar_one())
+    if latest is None or latest > as_of:
+        return
+    conn.execute(text("DELETE FROM card_balance_checkpoints WHERE as_of_date = :d"), {"d": as_of})
+    frame = rows.filter(pl.col("balance_pence") != 0).select(
+        pl.lit(as_of).alias("as_of_date"),
+        "account_code",
+        pl.lit(through, dtype=pl.Int64).alias("through_posting_id"),
+        "balance_pence",
+        pl.lit(dt.datetime.now(dt.UTC)).dt.cast_time_unit("us").alias("created_at"),
+    )
+    bulk_insert(conn, "card_balance_checkpoints", frame)
+    conn.execute(
+        text("DELETE FROM card_balance_checkpoints WHERE as_of_date < :old"),
+        {"old": as_of - dt.timedelta(days=CHECKPOINT_KEEP_DAYS)},
+    )
+
+
+def account_totals(conn: Connection, codes: list[str]) -> dict[str, int]:
+    """Sum of all postings (every date) of each of these card accounts; codes with no postings are left out.
+
+    For the posting rules' "what is on the card now": the newest checkpoint holds every posting up to its
+    ``through_posting_id`` (none dated after its day), so the total is that plus every posting made since,
+    read by the primary key — the same figure as summing the account's whole history.
+    """
+    if not codes:
+        return {}
+    from ledger.sqlfilters import rows_where_in
+
+    wanted = set(codes)
+    cp = conn.execute(
+        text("SELECT as_of_date, through_posting_id FROM card_balance_checkpoints ORDER BY as_of_date DESC LIMIT 1")
+    ).one_or_none()
+    totals: dict[str, int] = {}
+    if cp is not None:
+        sql = "SELECT account_code, balance_pence FROM card_balance_checkpoints WHERE as_of_date = :c AND {match}"
+        for code, pence in rows_where_in(conn, sql, "account_code", list(wanted), params={"c": cp[0]}):
+            totals[code] = int(pence)
+    # Both bounds on posting_id: with only ``>`` SQLite walks ix_postings_account_date for the GROUP BY
+    # (the whole history) instead of the primary-key range (measured 2.95 s against 0.04 s at 5.8M postings).
+    through = int(conn.execute(text("SELECT coalesce(max(posting_id), 0) FROM postings")).scalar_one())
+    since = conn.execute(
+        text("SELECT account_code, sum(amount_pence) FROM postings WHERE posting_id > :w AND posting_id <= :wn GROUP BY account_code"),
+        {"w": int(cp[1]) if cp is not None else 0, "wn": through},
+    ).all()
+    for code, pence in since:
+        if code in wanted:
+            totals[code] = totals.get(code, 0) + int(pence)
+    return totals
+
+
+def card_balances(conn: Connection, as_of: dt.date | None = None, *, use_checkpoints: bool = True) -> pl.DataFrame:
+    """Per card: council-funded part, client-funded part and total, as of the end of a London day.
+
+    Each part is the sum of the card account's postings dated up to ``as_of``. For a day this is read
+    from the newest checkpoint on or before it plus the postings made since (``_card_rows_from_checkpoint``),
+    which equals the plain sum exactly; reading a day at or after every posted day also leaves a checkpoint
+    for the next night. Callers hold the ledger lock (reconciliation, clawback), so writers never race.
+    ``use_checkpoints=False`` sums every posting (the definition; tests compare the two).
+    """
+    if use_checkpoints and isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
+        df = _card_rows_from_checkpoint(conn, as_of)
+    else:
+        df = _card_rows_plain(conn, as_of)
     if df.height == 0:
-        return pl.DataFrame(
-            schema={
-                "provider": pl.Utf8,
-                "account_id": pl.Utf8,
-                "client_id": pl.Utf8,
-                "council": pl.Utf8,
-                "council_part_pence": pl.Int64,
-                "client_part_pence": pl.Int64,
-                "balance_pence": pl.Int64,
-            }
-        )
+        return pl.DataFrame(schema=CARD_BALANCES_SCHEMA)
     out = df.group_by("provider", "account_id").agg(
         pl.col("client_id").drop_nulls().first(),
         pl.col("council").drop_nulls().first(),
