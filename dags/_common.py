@@ -67,6 +67,31 @@ def failure_notifier() -> Any:
     )
 
 
+def nightly_deadline() -> dt.timedelta:
+    """How long after a nightly reconciliation run is queued finance is told it has not finished:
+    ``$CARELEDGER_NIGHTLY_DEADLINE_SECONDS``, default 7200 (two hours). The one place the interval is
+    set; read when the DAG file is parsed, so it is the DAG processor's environment that counts (the
+    deadline is stored with the serialized DAG). The scheduler-driven test sets a few seconds."""
+    raw = os.environ.get("CARELEDGER_NIGHTLY_DEADLINE_SECONDS", "7200")
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ValueError(f"CARELEDGER_NIGHTLY_DEADLINE_SECONDS must be a whole number of seconds, got {raw!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"CARELEDGER_NIGHTLY_DEADLINE_SECONDS must be positive, got {seconds}")
+    return dt.timedelta(seconds=seconds)
+
+
+def duration_text(interval: dt.timedelta) -> str:
+    """``2 hours``, ``90 minutes``, ``8 seconds``: an interval as finance reads it in an e-mail."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    raise AssertionError("unreachable: every whole number of seconds divides by 1")
+
+
 def default_args() -> dict[str, Any]:
     """Retries: one, five minutes later, for transient trouble (a refused file fails without retry).
     In-process runs (demo, tests) set CARELEDGER_TASK_RETRIES=0 so a failure is reported at once."""

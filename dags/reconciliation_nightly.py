@@ -5,7 +5,8 @@ or at the 06:00 London cut-off, whichever comes first (AssetOrTimeSchedule). The
 raises a missing feed: a provider whose files never came is an exception in the morning's report,
 not a run that waits forever. If both fire for the same day the second run changes nothing (every
 step is idempotent). A run not finished two hours after it was queued e-mails finance (an Airflow
-3 Deadline Alert; needs the scheduler and triggerer, see docs/airflow.md).
+3 Deadline Alert, interval from $CARELEDGER_NIGHTLY_DEADLINE_SECONDS; needs the scheduler and the
+triggerer, see docs/airflow.md).
 
 Params: ``day`` (empty = from the triggering feed events, else the day before the run's logical
 date, London), ``db_url``, ``out_dir``.
@@ -29,19 +30,23 @@ from airflow.sdk import (
 )
 
 DAY_OFFSET = 1  # the 06:00 cut-off run on D+1 reconciles day D
-DEADLINE = dt.timedelta(hours=2)
+DEADLINE = c.nightly_deadline()  # 2 hours unless $CARELEDGER_NIGHTLY_DEADLINE_SECONDS says otherwise
 
 late_alert = DeadlineAlert(
     reference=DeadlineReference.DAGRUN_QUEUED_AT,
     interval=DEADLINE,
+    # Run by the triggerer when the scheduler finds the deadline passed; the notifier gets a small
+    # context (dag_run as the REST API dict: dag_run_id, queued_at, conf, ...; the deadline), not a task's.
     callback=AsyncCallback(
         "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
         kwargs={
             "to": c.finance_email(),
             "from_email": os.environ.get("CARELEDGER_MAIL_FROM", "careledger@localhost"),
-            "subject": "[careledger] nightly reconciliation not finished within 2 hours ({{ dag_run.run_id }})",
-            "html_content": "<p>reconciliation_nightly run {{ dag_run.run_id }} was queued over two hours ago and "
-            "has not finished. The morning exception report may be missing or late; see docs/runbook.md.</p>",
+            "subject": f"[careledger] nightly reconciliation not finished within {c.duration_text(DEADLINE)} "
+            "({{ dag_run.dag_run_id }})",
+            "html_content": f"<p>reconciliation_nightly run {{{{ dag_run.dag_run_id }}}} was queued at "
+            f"{{{{ dag_run.queued_at }}}} and has not finished {c.duration_text(DEADLINE)} later. The morning "
+            "exception report may be missing or late; see docs/runbook.md.</p>",
         },
     ),
 )

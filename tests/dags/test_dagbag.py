@@ -7,6 +7,8 @@ import configparser
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from careledger import airflow_runner
 from tests.dags.conftest import AIRFLOW_HOME
 
@@ -136,3 +138,21 @@ def test_the_day_a_run_works_on(dags):
         at = airflow_runner.logical_date_for(dag_id, dt.date(2026, 3, 29))
         offset = airflow_runner.SCHEDULE_LONDON[dag_id][1]
         assert _common.resolve_day(None, [], at, offset) == dt.date(2026, 3, 29), dag_id
+
+
+def test_nightly_deadline_comes_from_one_setting(dags, monkeypatch):
+    # Goal: the nightly deadline is read from $CARELEDGER_NIGHTLY_DEADLINE_SECONDS (default two hours)
+    # and a bad value is refused when the DAG file is parsed rather than silently ignored.
+    import _common  # on sys.path once the DAG folder is parsed (the dags fixture)
+
+    monkeypatch.delenv("CARELEDGER_NIGHTLY_DEADLINE_SECONDS", raising=False)
+    assert _common.nightly_deadline() == dt.timedelta(hours=2)
+    monkeypatch.setenv("CARELEDGER_NIGHTLY_DEADLINE_SECONDS", "90")
+    assert _common.nightly_deadline() == dt.timedelta(seconds=90)
+    for bad in ("0", "-5", "2h"):
+        monkeypatch.setenv("CARELEDGER_NIGHTLY_DEADLINE_SECONDS", bad)
+        with pytest.raises(ValueError, match="CARELEDGER_NIGHTLY_DEADLINE_SECONDS"):
+            _common.nightly_deadline()
+    assert [_common.duration_text(dt.timedelta(seconds=s)) for s in (7200, 3600, 5400, 60, 8, 61)] == [
+        "2 hours", "1 hour", "90 minutes", "1 minute", "8 seconds", "61 seconds"]
+
