@@ -48,6 +48,9 @@ class BenchDay:
     transactions: int
     per_provider: dict[str, int]
     closing_pence: np.ndarray  # each card's closing balance, in cardholder order (opening of the next day)
+    opening_pence: np.ndarray  # each card's balance before the day (take-on, or the previous closing)
+    schedule: pl.DataFrame  # the day's loads as the council scheduled them: client_id, due_date, amount_pence, reference
+    holders: pl.DataFrame  # provider, account_id, client_id in cardholder order
 
 
 def _pounds(pence: pl.Expr) -> pl.Expr:
@@ -81,11 +84,16 @@ def generate_day(
     day: dt.date = dt.date(2026, 3, 4),
     seed: int = 1,
     opening_pence: np.ndarray | None = None,
+    earlier_schedule: pl.DataFrame | None = None,
 ) -> BenchDay:
     """Write one drop folder ``out/YYYYMMDD`` and return what is in it.
 
     ``opening_pence`` continues a history: each card's balance from the day before (else a random
     take-on balance). Item ids carry the day, so a long history never repeats an id.
+
+    Every load is one the council scheduled for the day (load_schedule.csv, reference on the load), as
+    in a well-run scheme; ``earlier_schedule`` adds earlier days' rows to the council's file (it sends its
+    full schedule), so a long history's loads still match theirs.
     """
     rng = np.random.default_rng(seed)
     folder = out / day.strftime("%Y%m%d")
@@ -93,7 +101,6 @@ def generate_day(
     holders = _cards(cards)
     take_on = rng.integers(50_000, 400_000, holders.height) if opening_pence is None else opening_pence
     holders = holders.with_columns(pl.Series("take_on_pence", take_on))
-    _write_council_files(folder, holders, day)
 
     # Transactions: each card gets ~transactions/cards items; about 1 in 8 cards a load, the rest spend.
     owner = rng.integers(0, holders.height, transactions)
@@ -113,8 +120,13 @@ def generate_day(
         }
     ).join(holders.with_row_index("card").with_columns(pl.col("card").cast(pl.Int64)), on="card")
     tx = tx.sort("seconds", "card", "row").with_columns(
-        (pl.col("take_on_pence") + pl.col("amount_pence").cum_sum().over("card")).alias("balance_after_pence")
+        (pl.col("take_on_pence") + pl.col("amount_pence").cum_sum().over("card")).alias("balance_after_pence"),
+        ("LD" + pl.col("row")).alias("load_ref"),
     )
+    schedule = tx.filter(pl.col("is_load")).select(
+        "client_id", pl.lit(day).alias("due_date"), "amount_pence", pl.col("load_ref").alias("reference")
+    )
+    _write_council_files(folder, holders, day, schedule if earlier_schedule is None else pl.concat([earlier_schedule, schedule]))
     per: dict[str, int] = {}
     for provider in ("A", "B", "C"):
         part = tx.filter(pl.col("provider") == provider)
@@ -127,10 +139,13 @@ def generate_day(
         maintain_order="left",
     ).with_columns((pl.col("take_on_pence") + pl.col("day_pence").fill_null(0)).alias("closing_pence"))
     _write_balances(folder, closing, day)
-    return BenchDay(folder, day, cards, transactions, per, closing["closing_pence"].to_numpy())
+    return BenchDay(
+        folder, day, cards, transactions, per, closing["closing_pence"].to_numpy(), np.asarray(take_on), schedule,
+        holders.select("provider", "account_id", "client_id"),
+    )
 
 
-def _write_council_files(folder: Path, holders: pl.DataFrame, day: dt.date) -> None:
+def _write_council_files(folder: Path, holders: pl.DataFrame, day: dt.date, schedule: pl.DataFrame) -> None:
     (folder / "councils.yaml").write_text(COUNCILS_YAML, encoding="utf-8")
     opened = (day - dt.timedelta(days=400)).isoformat()
     holders.select(
@@ -151,11 +166,13 @@ def _write_council_files(folder: Path, holders: pl.DataFrame, day: dt.date) -> N
     for name, header in {
         "payees.csv": "client_id,payee_name,sort_code,account_number,kind,approved_from,approved_to",
         "contributions.csv": "client_id,weekly_amount,effective_from,effective_to,reference",
-        "load_schedule.csv": "client_id,due_date,amount,reference",
         "client_events.csv": "client_id,event,date",
         "commitments.csv": "client_id,due_date,amount,description",
     }.items():
         (folder / name).write_text(header + "\n", encoding="utf-8")
+    schedule.select(
+        "client_id", pl.col("due_date").dt.strftime("%Y-%m-%d"), _pounds(pl.col("amount_pence")).alias("amount"), "reference"
+    ).write_csv(folder / "load_schedule.csv")
 
 
 def _write_a(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
@@ -180,7 +197,7 @@ def _write_a(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
         pl.lit(None, dtype=pl.Utf8).alias("Payee Name"),
         pl.lit(None, dtype=pl.Utf8).alias("Payee Sort Code"),
         pl.lit(None, dtype=pl.Utf8).alias("Payee Account Number"),
-        pl.when(pl.col("is_load")).then("DP-" + pl.col("client_id")).otherwise(None).alias("Reference"),
+        pl.when(pl.col("is_load")).then(pl.col("load_ref")).otherwise(None).alias("Reference"),
     )
     out.write_csv(folder / f"A_transactions_{day:%Y%m%d}.csv", line_terminator="\r\n")
 
@@ -214,7 +231,7 @@ def _write_b(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
         pl.lit(None, dtype=pl.Utf8).alias("preceding_related_token"),
         acceptor.alias("card_acceptor"),
         pl.lit(None, dtype=pl.Utf8).alias("counterparty"),
-        pl.lit("").alias("memo"),
+        pl.when(pl.col("is_load")).then(pl.col("load_ref")).otherwise(pl.lit("")).alias("memo"),
         pl.col("balance_after_pence").alias("balance_after_minor"),
     )
     out.write_ndjson(folder / f"B_events_{day:%Y%m%d}.jsonl")
@@ -223,8 +240,9 @@ def _write_b(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
 def _write_c(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
     iso = day.isoformat()
     items = []
-    for r in part.select("row", "account_id", "amount_pence", "seconds", "is_load", "mcc", "merchant", "balance_after_pence").iter_rows():
-        row, acct, pence, secs, is_load, mcc, merchant, bal = r
+    cols = ("row", "account_id", "amount_pence", "seconds", "is_load", "mcc", "merchant", "balance_after_pence", "load_ref")
+    for r in part.select(cols).iter_rows():
+        row, acct, pence, secs, is_load, mcc, merchant, bal, load_ref = r
         when = f"{iso}T{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}+00:00"
         item = {
             "AccountId": acct,
@@ -242,7 +260,7 @@ def _write_c(folder: Path, part: pl.DataFrame, day: dt.date) -> None:
             },
         }
         if is_load:
-            item["TransactionReference"] = f"DP-{acct}"
+            item["TransactionReference"] = load_ref
             item["DebtorAccount"] = {"SchemeName": "UK.OBIE.SortCodeAccountNumber", "Identification": FUNDING[0] + FUNDING[1], "Name": COUNCIL}
         else:
             item["MerchantDetails"] = {"MerchantName": merchant, "MerchantCategoryCode": mcc}
