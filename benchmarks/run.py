@@ -246,27 +246,49 @@ def run_orm(url: str, folder: Path, rows: int = ORM_ROWS) -> dict:
     return {"rows": sample.height, "seconds": round(seconds, 3), "rows_per_s": round(sample.height / seconds)}
 
 
-def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int = 1, last_posting_id: int = 2) -> dict[str, tuple[str, dict]]:
+def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int = 1, last_posting_id: int = 2,
+                 dialect: str = "postgresql") -> dict[str, tuple[str, dict]]:
     """The statements screening and reconciliation run each night that touch history-sized tables, with the
     parameters of the night ``day`` (the SQL as the code issues it; IN-lists shown with one value).
 
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity)."""
+    from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
     from ledger.queries import card_balance_queries
-    from screening.run import HISTORY_KINDS
+    from screening.rules import CARD_KINDS, CASH_LIKE_MCCS, SPEND_KINDS, THRESHOLD_DEFAULTS, night_utc_hours
+    from screening.run import HISTORY_KINDS_IN_FULL
+
+    def listed(values) -> str:
+        return "(" + ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values) + ")"
+
+    def literal(sql: str, lists: dict[str, tuple]) -> str:  # IN-lists written out, as the driver sends them
+        for name in sorted(lists, key=len, reverse=True):
+            sql = sql.replace(f":{name}", listed(lists[name]))
+        return sql
 
     lookback = 35
+    complete_days = 42  # screening.rules.lookback_days with the default thresholds (dormant 28 + 7, late days 3)
+    near_days = THRESHOLD_DEFAULTS["drain_window_hours"] // 24 + 1
+    night = tuple(sorted(night_utc_hours(pl.DataFrame())))  # the default night, London -> UTC
+    lists = {"kinds": HISTORY_KINDS_IN_FULL, "mccs": CASH_LIKE_MCCS, "hkinds": CARD_KINDS, "hours": night, "spend": SPEND_KINDS}
+    d0 = day - dt.timedelta(days=3)  # the night re-screens three days for late files
     queries: dict[str, tuple[str, dict]] = {
-        "screening: transactions of the complete-history window (feeds.store.load_transactions)": (
+        "screening: the near days in full (feeds.store.load_transactions)": (
             "SELECT provider, provider_txn_id, account_id, kind, status, amount_pence, london_date, occurred_at_utc"
             " FROM transactions WHERE london_date >= :f AND london_date <= :t ORDER BY occurred_at_utc, provider, provider_txn_id",
-            {"f": day - dt.timedelta(days=38), "t": day},
+            {"f": d0 - dt.timedelta(days=near_days), "t": day},
         ),
-        "screening: older cash/payment/load history (load_transactions with kinds)": (
-            "SELECT provider, provider_txn_id, kind, amount_pence, london_date FROM transactions"
-            " WHERE london_date >= :f AND london_date <= :t AND kind IN (" + ", ".join(f"'{k}'" for k in HISTORY_KINDS) + ")"
-            " ORDER BY occurred_at_utc, provider, provider_txn_id",
-            {"f": day - dt.timedelta(days=101), "t": day - dt.timedelta(days=39)},
+        "screening: older history, only what the rules need (feeds.store.load_selected_transactions)": (
+            literal(selected_transactions_sql(dialect, kinds=True, mccs=True, hours=True), lists),
+            {"a": d0 - dt.timedelta(days=complete_days), "b": d0 - dt.timedelta(days=near_days + 1)},
+        ),
+        "screening: spike-baseline weeks (load_selected_transactions: cash, payments, loads, cash-like)": (
+            literal(selected_transactions_sql(dialect, kinds=True, mccs=True, hours=False), lists),
+            {"a": d0 - dt.timedelta(days=98), "b": d0 - dt.timedelta(days=complete_days + 1)},
+        ),
+        "screening: per-client first seen and last spend (feeds.store.client_activity)": (
+            literal(CLIENT_ACTIVITY_SQL, lists),
+            {"a": d0 - dt.timedelta(days=complete_days), "b": d0 - dt.timedelta(days=near_days + 1)},
         ),
         "reconciliation: provider balances of the day (feeds.store.load_provider_balances)": (
             "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
@@ -319,7 +341,8 @@ def query_plans(url: str, day: dt.date) -> dict[str, str]:
             text("SELECT coalesce(max(through_posting_id), 1) FROM card_balance_checkpoints WHERE as_of_date < :d"), {"d": day}
         ).scalar_one()
         last_posting = conn.execute(text("SELECT coalesce(max(posting_id), 2) FROM postings")).scalar_one()
-        for name, (sql, params) in plan_queries(day, int(last_entry), int(through), int(last_posting)).items():
+        queries = plan_queries(day, int(last_entry), int(through), int(last_posting), engine.dialect.name)
+        for name, (sql, params) in queries.items():
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             rows = conn.execute(text(prefix + sql), params).all()
             plans[name] = "\n".join(str(r[-1]) if engine.dialect.name == "sqlite" else str(r[0]) for r in rows)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import polars as pl
 import yaml
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.bulk import bulk_insert
 from ledger.sqlfilters import execute_where_in, filtered_query, rows_where_in
@@ -107,8 +107,106 @@ def load_transactions(
         ],
         suffix="ORDER BY occurred_at_utc, provider, provider_txn_id",
     )
-    schema = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
-    return _frame(conn.execute(stmt, params).all(), schema)
+    return _frame(conn.execute(stmt, params).all(), TXN_SCHEMA)
+
+
+TXN_SCHEMA: dict[str, pl.DataType] = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
+_TXN_COLUMNS = ", ".join(TXN_SCHEMA)
+
+
+def _utc_hour_sql(dialect: str) -> str:
+    """The UTC hour of ``occurred_at_utc`` as an integer (SQLite keeps it as ISO text)."""
+    if dialect == "sqlite":
+        return "CAST(substr(occurred_at_utc, 12, 2) AS INTEGER)"
+    return "CAST(EXTRACT(HOUR FROM occurred_at_utc AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+def selected_transactions_sql(dialect: str, *, kinds: bool, mccs: bool, hours: bool) -> str:
+    """The statement ``load_selected_transactions`` runs (also shown with its plan in docs/performance.md):
+    :a..:b, and IN-lists :kinds, :mccs, :hkinds/:hours for the parts asked for."""
+    terms = (["kind IN :kinds"] if kinds else []) + (["(kind = 'card_purchase' AND mcc IN :mccs)"] if mccs else [])
+    if hours:
+        terms.append(f"(kind IN :hkinds AND {_utc_hour_sql(dialect)} IN :hours)")
+    assert terms, "select at least one part"
+    return (
+        f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND ("
+        + " OR ".join(terms) + ")"
+    )
+
+
+def load_selected_transactions(
+    conn: Connection,
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    kinds: Iterable[str] = (),
+    purchase_mccs: Iterable[str] = (),
+    hour_kinds: Iterable[str] = (),
+    utc_hours: Iterable[int] = (),
+) -> pl.DataFrame:
+    """Transactions of [date_from, date_to] that are of one of ``kinds``, or card purchases at one of
+    ``purchase_mccs``, or of one of ``hour_kinds`` at one of the ``utc_hours``: the part of a long
+    history the screening rules read, chosen in the database so the rest is never fetched."""
+    kinds, mccs = sorted(set(kinds)), sorted(set(purchase_mccs))
+    hour_kinds, hours = sorted(set(hour_kinds)), sorted(set(utc_hours))
+    with_hours = bool(hour_kinds and hours)
+    if not (kinds or mccs or with_hours):
+        return pl.DataFrame(schema=TXN_SCHEMA)
+    params: dict = {"a": date_from, "b": date_to}
+    for name, values, wanted in (("kinds", kinds, bool(kinds)), ("mccs", mccs, bool(mccs)),
+                                 ("hkinds", hour_kinds, with_hours), ("hours", hours, with_hours)):
+        if wanted:
+            params[name] = values
+    sql = selected_transactions_sql(conn.dialect.name, kinds=bool(kinds), mccs=bool(mccs), hours=with_hours)
+    stmt = text(sql).bindparams(*[bindparam(n, expanding=True) for n in params if n not in ("a", "b")])
+    return _frame(conn.execute(stmt, params).all(), TXN_SCHEMA)
+
+
+def load_transactions_of_clients(conn: Connection, date_from: dt.date, date_to: dt.date, client_ids: list[str]) -> pl.DataFrame:
+    """Every transaction of these clients in [date_from, date_to]."""
+    sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND {{match}}"
+    return _frame(rows_where_in(conn, sql, "client_id", sorted(set(client_ids)), {"a": date_from, "b": date_to}), TXN_SCHEMA)
+
+
+def load_partner_transactions(conn: Connection, txns: pl.DataFrame, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
+    """The other half of each authorisation pair in ``txns``, where it is in [date_from, date_to]: the
+    pending authorisation a settlement, release or decline names, and the events naming a pending one.
+    Screening needs both halves (an authorisation closed later is not counted twice, and a clearing
+    takes its authorisation's time), whichever of them the selection above happened to fetch."""
+    rows: list = []
+    window = "london_date >= :a AND london_date <= :b"
+    named = txns.filter(pl.col("related_txn_id").is_not_null() & (pl.col("status") != "pending"))
+    for (provider,), group in named.group_by("provider"):
+        rows += rows_where_in(
+            conn, f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND {window} AND {{match}}",
+            "provider_txn_id", group["related_txn_id"].unique().to_list(), {"p": provider, "a": date_from, "b": date_to},
+        )
+    pending = txns.filter(pl.col("status") == "pending")
+    for (provider,), group in pending.group_by("provider"):
+        rows += rows_where_in(
+            conn, f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND {window} AND {{match}}",
+            "related_txn_id", group["provider_txn_id"].unique().to_list(), {"p": provider, "a": date_from, "b": date_to},
+        )
+    return _frame(rows, TXN_SCHEMA)
+
+
+CLIENT_ACTIVITY_SCHEMA = {"client_id": pl.Utf8, "first_seen": pl.Date, "last_spend_day": pl.Date}
+CLIENT_ACTIVITY_SQL = (
+    "SELECT client_id, min(london_date),"
+    " max(CASE WHEN kind IN :spend AND amount_pence < 0 AND status = 'settled' THEN coalesce(posted_date, london_date)"
+    " WHEN kind IN :spend AND amount_pence < 0 AND status = 'pending' AND hold_open THEN london_date END)"
+    " FROM transactions WHERE london_date >= :a AND london_date <= :b AND client_id IS NOT NULL"
+    " AND status IN ('settled', 'pending') GROUP BY client_id"
+)
+
+
+def client_activity(conn: Connection, date_from: dt.date, date_to: dt.date, spend_kinds: Iterable[str]) -> pl.DataFrame:
+    """Per client over [date_from, date_to]: the first day any live item was seen, and the last day
+    money was spent (a settled spend's posting day, or an open authorisation's day). One row per
+    client instead of every item: what the dormant-card and cash-spike rules need of older history."""
+    stmt = text(CLIENT_ACTIVITY_SQL).bindparams(bindparam("spend", expanding=True))
+    rows = conn.execute(stmt, {"a": date_from, "b": date_to, "spend": sorted(set(spend_kinds))}).all()
+    return _frame(rows, CLIENT_ACTIVITY_SCHEMA)
 
 
 def known_contributors(conn: Connection, cards: list[tuple[str, str]]) -> pl.DataFrame:

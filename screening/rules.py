@@ -87,6 +87,7 @@ SPEND_KINDS: tuple[str, ...] = ("card_purchase", "cash", "payment_to_payee")
 HOME_COUNTRIES: tuple[str, ...] = ("GBR", "GB", "UK")
 # MCC groups that are cash in all but name: counted with cash by cash_spike.
 CASH_LIKE_GROUPS: tuple[str, ...] = ("quasi_cash", "money_transfer")
+CASH_LIKE_MCCS: tuple[str, ...] = tuple(sorted({m for g in CASH_LIKE_GROUPS for m in GROUPS[g]}))
 
 ITEM_SCHEMA: dict[str, pl.DataType] = {
     "txn": pl.Utf8,  # "provider:provider_txn_id": the evidence id
@@ -307,6 +308,9 @@ def client_params(cardholders: pl.DataFrame, councils: Mapping[str, CouncilPolic
     return out.drop([c for c in out.columns if c.startswith("_")]).unique("client_id", keep="last", maintain_order=True)
 
 
+ACTIVITY_SCHEMA = {"client_id": pl.Utf8, "first_seen": pl.Date, "last_spend_day": pl.Date}
+
+
 @dataclass(frozen=True)
 class ScreenInput:
     """Everything the rules read, as immutable data.
@@ -325,6 +329,9 @@ class ScreenInput:
     date_to: dt.date
     complete_from: dt.date
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # client -> {param: value}
+    # Older history summarised, one row per client (feeds.store.client_activity): first day seen and
+    # last spending day over days whose items ``items`` does not hold in full. Empty: ``items`` is all.
+    activity: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ACTIVITY_SCHEMA))
 
     def __post_init__(self) -> None:
         assert self.date_from <= self.date_to, "date_from must not be after date_to"
@@ -371,6 +378,38 @@ def lookback_days(clients: pl.DataFrame) -> tuple[int, int]:
     ) + 7
     baseline = int(mx("spike_baseline_weeks", THRESHOLD_DEFAULTS["spike_baseline_weeks"]) + 2) * 7
     return complete, max(complete, baseline)
+
+
+def near_days(clients: pl.DataFrame) -> int:
+    """Days before the first screened day over which the rules need every item, not only the kinds
+    and clients ``history_selection`` names: a drain window (a load's spending within hours) or a
+    velocity window that starts before the first screened day, and a clearing whose authorisation
+    came a day or two earlier."""
+    def mx(col: str, default: float) -> float:
+        v = clients[col].max() if clients.height and col in clients.columns else None
+        return float(v) if v is not None else default
+
+    drain_days = -(-mx("drain_window_hours", THRESHOLD_DEFAULTS["drain_window_hours"]) // 24)
+    velocity_days = -(-mx("velocity_window_minutes", THRESHOLD_DEFAULTS["velocity_window_minutes"]) // 1440)
+    return int(max(drain_days, velocity_days, 1)) + 1
+
+
+def night_utc_hours(clients: pl.DataFrame) -> set[int]:
+    """UTC hours in which any client's night (unusual_hours_start..end, London time) can fall: London
+    is UTC or UTC+1, so a London hour h is UTC hour h or h-1. The unusual-hours rule needs older card
+    use only at these hours."""
+    pairs = (
+        clients.select("unusual_hours_start", "unusual_hours_end").unique().rows()
+        if clients.height
+        else [(THRESHOLD_DEFAULTS["unusual_hours_start"], THRESHOLD_DEFAULTS["unusual_hours_end"])]
+    )
+    london: set[int] = set()
+    for start, end in pairs:
+        if start is None or end is None:
+            continue
+        start, end = int(start), int(end)
+        london |= set(range(start, end)) if start <= end else set(range(start, 24)) | set(range(0, end))
+    return london | {(h - 1) % 24 for h in london}
 
 
 # --- turning result rows into findings -------------------------------------------------------------
@@ -769,11 +808,11 @@ def cash_spike(inp: ScreenInput) -> list[Finding]:
     latest day from which the recent cash alone reaches that threshold; one finding per spike (a spike
     already raised in the previous 6 days is the same spike).
     """
-    cash_like = sorted({m for g in CASH_LIKE_GROUPS for m in GROUPS[g]})
+    cash_like = list(CASH_LIKE_MCCS)
     cash = inp.items.filter(
         (pl.col("out_pence") > 0) & ((pl.col("kind") == "cash") | ((pl.col("kind") == "card_purchase") & pl.col("mcc").is_in(cash_like)))
     )
-    observed = inp.items.group_by("client_id").agg(pl.col("london_date").min().alias("observed_from"))
+    observed = _first_seen(inp, inp.items).rename({"first_seen": "observed_from"})
     daily = cash.group_by("client_id", "london_date").agg(pl.col("out_pence").sum().alias("day_pence"), pl.col("txn"))
     params = ["spike_baseline_weeks", "spike_mad_multiplier", "spike_floor_pence", "spike_min_history_weeks"]
     cand = _with_params(
@@ -925,6 +964,15 @@ def new_payee_burst(inp: ScreenInput) -> list[Finding]:
     return _findings(inp, "new_payee_burst", b, explain)
 
 
+def _first_seen(inp: ScreenInput, items: pl.DataFrame) -> pl.DataFrame:
+    """Per client, the first day any of its items was seen: in ``items`` or in the summarised history."""
+    return (
+        pl.concat([items.select("client_id", pl.col("london_date").alias("first_seen")), inp.activity.select("client_id", "first_seen")])
+        .group_by("client_id")
+        .agg(pl.col("first_seen").min())
+    )
+
+
 def dormant_card(inp: ScreenInput) -> list[Finding]:
     """Loads keep arriving but nothing was spent (card, cash or bank payment) for dormant_days or more.
 
@@ -934,14 +982,18 @@ def dormant_card(inp: ScreenInput) -> list[Finding]:
     suspension, hospital stay or respite, or a closed card, is not raised.
     """
     it = inp.items.filter(pl.col("london_date") >= inp.complete_from)
-    clients = _with_params(inp, it.group_by("client_id").agg(pl.col("london_date").min().alias("first_seen")), ["dormant_days", "opened", "closed"])
+    seen = _first_seen(inp, it)
+    clients = _with_params(inp, seen, ["dormant_days", "opened", "closed"])
     # A spend counts on the day the money left the card: its posting day once settled (what the statement
-    # shows), else the day of use. An authorisation that expired unsettled is not spending.
-    spend_days = (
-        it.filter(pl.col("out_pence") > 0)
-        .select("client_id", pl.coalesce("posted_date", "london_date").alias("london_date"))
-        .unique()
-    )
+    # shows), else the day of use. An authorisation that expired unsettled is not spending. Of older
+    # history summarised in ``activity`` only the last spending day matters: a silent run ending before
+    # it cannot end inside the screened days.
+    spend_days = pl.concat(
+        [
+            it.filter(pl.col("out_pence") > 0).select("client_id", pl.coalesce("posted_date", "london_date").alias("london_date")),
+            inp.activity.filter(pl.col("last_spend_day").is_not_null()).select("client_id", pl.col("last_spend_day").alias("london_date")),
+        ]
+    ).unique()
     n = pl.col("dormant_days")
     # Each spending day, the next one (or none yet) -> the silent run between them.
     gaps = spend_days.sort("client_id", "london_date").with_columns(pl.col("london_date").shift(-1).over("client_id").alias("next"))

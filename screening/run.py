@@ -14,20 +14,33 @@ from typing import Any
 
 import polars as pl
 
-from feeds.store import load_reference, load_transactions
+from feeds.store import (
+    client_activity,
+    load_partner_transactions,
+    load_reference,
+    load_selected_transactions,
+    load_transactions,
+    load_transactions_of_clients,
+)
 from ledger.db import get_engine
 from screening.cases import record_findings
 from screening.findings import Finding
 from screening.rules import (
+    ACTIVITY_SCHEMA,
+    CARD_KINDS,
+    CASH_LIKE_MCCS,
+    SPEND_KINDS,
     ScreenInput,
     client_overrides,
     client_params,
     lookback_days,
+    near_days,
+    night_utc_hours,
     prepare_items,
     run_rules,
 )
 
-HISTORY_KINDS: tuple[str, ...] = ("cash", "card_purchase", "payment_to_payee", "council_load")
+HISTORY_KINDS_IN_FULL: tuple[str, ...] = ("cash", "payment_to_payee", "council_load")  # card purchases: cash-like only
 # Files arrive late or are replaced by the next day's (DOMAIN.md): a night also re-screens this many days
 # before the first requested day, so items that arrived late still raise their findings. Already recorded
 # findings are skipped by key, so this costs nothing twice.
@@ -37,18 +50,49 @@ MAX_DAYS_PER_RUN = 3660  # a bound on one replay (ten years)
 __all__ = ["load_input", "record_findings", "screen_days"]
 
 
-def load_input(conn, date_from: dt.date, date_to: dt.date) -> ScreenInput:
-    """Everything the rules need to screen [date_from, date_to], read once."""
+def load_input(conn, date_from: dt.date, date_to: dt.date, *, full_history: bool = False) -> ScreenInput:
+    """Everything the rules need to screen [date_from, date_to], read once.
+
+    Of the complete-history window only the near days (``near_days``) are read in full. Before them
+    the rules need only some items, chosen in the database: cash, bank payments, loads and cash-like
+    purchases (the spike baseline, payee and cash-limit rules), card use at night hours (unusual
+    hours), every item of a client with recorded life events (spending after death, in hospital),
+    the other half of each authorisation pair fetched, and per client the first day seen and the last
+    spending day (``client_activity``: dormant card, new clients). That keeps a night's read near one
+    night's items however long the history; tests/screening/test_history_selection.py checks the
+    findings equal those from reading the whole window (``full_history=True``).
+    """
     ref = load_reference(conn)
     clients = client_params(ref.cardholders, ref.councils)
     complete_days, baseline_days = lookback_days(clients)
     complete_from = date_from - dt.timedelta(days=complete_days)
-    recent = load_transactions(conn, complete_from, date_to)
-    older = load_transactions(conn, date_from - dt.timedelta(days=baseline_days), complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS)
-    older = older.filter(
-        (pl.col("kind") != "card_purchase") | pl.col("mcc").is_in(["6051", "6540", "4829"])  # cash-like purchases only
+    baseline_from = date_from - dt.timedelta(days=baseline_days)
+    # The spike baseline's weeks: cash, bank payments, loads and cash-like purchases only.
+    older = load_selected_transactions(
+        conn, baseline_from, complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS
     )
-    txns = pl.concat([older, recent], how="vertical_relaxed")
+    activity = pl.DataFrame(schema=ACTIVITY_SCHEMA)
+    if full_history:
+        txns = pl.concat([older, load_transactions(conn, complete_from, date_to)], how="vertical_relaxed")
+    else:
+        near_from = max(complete_from, date_from - dt.timedelta(days=near_days(clients)))
+        recent = load_transactions(conn, complete_from if near_from == complete_from else near_from, date_to)
+        parts = [older, recent]
+        if near_from > complete_from:
+            before = near_from - dt.timedelta(days=1)
+            selected = load_selected_transactions(
+                conn, complete_from, before, kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS,
+                hour_kinds=CARD_KINDS, utc_hours=night_utc_hours(clients),
+            )
+            event_clients = ref.client_events["client_id"].drop_nulls().unique().to_list()
+            if event_clients:
+                selected = pl.concat(
+                    [selected, load_transactions_of_clients(conn, complete_from, before, event_clients)], how="vertical_relaxed"
+                )
+            partners = load_partner_transactions(conn, pl.concat([selected, recent], how="vertical_relaxed"), complete_from, date_to)
+            parts += [selected, partners]
+            activity = client_activity(conn, complete_from, before, SPEND_KINDS)
+        txns = pl.concat(parts, how="vertical_relaxed").unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
     return ScreenInput(
         items=prepare_items(txns),
         clients=clients,
@@ -59,6 +103,7 @@ def load_input(conn, date_from: dt.date, date_to: dt.date) -> ScreenInput:
         date_to=date_to,
         complete_from=complete_from,
         overrides=client_overrides(ref.councils),
+        activity=activity,
     )
 
 

@@ -120,7 +120,10 @@ def test_senders_running_at_once_send_each_alert_once(db_url, smtp_server):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert len(results) == 4 and all(r["pending"] == 2 for r in results), "every run saw both alerts pending"
+    assert len(results) == 4
+    # The runs overlapped: at least two saw both alerts pending (on a loaded machine a thread can start
+    # late, after another has sent one; the claim must still hold for the ones that overlapped).
+    assert sum(r["pending"] == 2 for r in results) >= 2, results
     assert sum(r["sent"] for r in results) == 2
     assert len(sink.messages) == 2, [m[2]["Subject"] for m in sink.messages]
 
