@@ -299,7 +299,8 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
             {"f": day - dt.timedelta(days=lookback), "t": day},
         ),
         "reconciliation: entries posted since the last run": (
-            "SELECT min(london_date) FROM journal_entries WHERE entry_id > :e", {"e": last_entry_id},
+            "SELECT min(d) FROM (SELECT london_date AS d FROM journal_entries WHERE entry_id > :e"
+            " ORDER BY entry_id LIMIT :all) AS new_entries", {"e": last_entry_id, "all": 2**62},
         ),
         "reconciliation: loads seen in the window": (
             "SELECT provider, provider_txn_id, amount_pence FROM transactions WHERE kind = 'council_load'"

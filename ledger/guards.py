@@ -5,7 +5,10 @@ database too. Whatever path a row takes, the database itself refuses
 
 * a journal entry whose postings do not sum to zero, or that has fewer than two postings;
 * a posting added to an entry that is already posted;
-* any UPDATE or DELETE (and on PostgreSQL, TRUNCATE) of ``journal_entries`` or ``postings``.
+* any UPDATE or DELETE (and on PostgreSQL, TRUNCATE) of ``journal_entries`` or ``postings``;
+* a posting to an account not in the chart, an entry naming a batch that does not exist, and the
+  deletion or renaming of an account that has postings (SQLite: foreign keys; PostgreSQL: the
+  statement triggers, set-based, and a trigger on ``accounts``).
 
 How the balance check works (both databases): postings are written *before* their entry (the
 foreign key from postings to entries is deferred to commit), and inserting the entry fires a
@@ -19,7 +22,22 @@ entry.
 
 from __future__ import annotations
 
+from ledger.db import LEDGER_WRITE_LOCK_ID
+
 IMMUTABLE_TABLES = ("journal_entries", "postings", "posting_batches")
+# PostgreSQL: these references are checked set-based by the statement triggers below instead of by
+# per-row foreign keys (the per-row checks of a night's postings' accounts and entries' batches cost
+# more than the COPY itself: docs/performance.md). Migration 0005 drops the constraints; SQLite keeps
+# them (its foreign-key checks are in-process index lookups).
+POSTGRES_SET_BASED_REFERENCES = (
+    ("postings", "postings_account_code_fkey"),
+    ("journal_entries", "journal_entries_batch_id_fkey"),
+)
+POSTGRES_REFERENCE_TRIGGERS: tuple[str, ...] = (
+    "DROP TRIGGER IF EXISTS accounts_keep_used ON accounts",
+    "CREATE TRIGGER accounts_keep_used BEFORE DELETE OR UPDATE OF code ON accounts"
+    " FOR EACH ROW EXECUTE FUNCTION careledger_keep_used_accounts()",
+)
 
 POSTGRES_DDL: tuple[str, ...] = (
     """
@@ -31,7 +49,7 @@ POSTGRES_DDL: tuple[str, ...] = (
     """,
     """
     CREATE OR REPLACE FUNCTION careledger_check_new_entries() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad record;
+    DECLARE bad record; bad_batch record;
     BEGIN
       SELECT n.entry_id, n.idempotency_key,
              coalesce(sum(p.amount_pence), 0) AS total_pence, count(p.posting_id) AS n_postings
@@ -44,12 +62,18 @@ POSTGRES_DDL: tuple[str, ...] = (
         RAISE EXCEPTION 'careledger: journal entry % (%) does not balance: % posting(s) summing to % pence',
           bad.entry_id, bad.idempotency_key, bad.n_postings, bad.total_pence USING ERRCODE = 'check_violation';
       END IF;
+      SELECT n.entry_id, n.batch_id INTO bad_batch FROM new_entries n
+       WHERE NOT EXISTS (SELECT 1 FROM posting_batches b WHERE b.batch_id = n.batch_id) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: journal entry % names posting batch %, which does not exist',
+          bad_batch.entry_id, bad_batch.batch_id USING ERRCODE = 'foreign_key_violation';
+      END IF;
       RETURN NULL;
     END $$
     """,
     """
     CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad bigint;
+    DECLARE bad bigint; bad_code text;
     BEGIN
       SELECT np.entry_id INTO bad FROM new_postings np
        WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
@@ -57,9 +81,32 @@ POSTGRES_DDL: tuple[str, ...] = (
         RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
           USING ERRCODE = 'restrict_violation';
       END IF;
+      SELECT np.account_code INTO bad_code FROM new_postings np
+       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
       RETURN NULL;
     END $$
     """,
+    # An account that has postings keeps its code and is never deleted (what a foreign key from
+    # postings would refuse). Takes the ledger write lock first, so it waits for a writer posting to
+    # the account and then sees its postings.
+    """
+    CREATE OR REPLACE FUNCTION careledger_keep_used_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' AND NEW.code = OLD.code THEN
+        RETURN NEW;
+      END IF;
+      PERFORM pg_advisory_xact_lock(LEDGER_LOCK_ID);
+      IF EXISTS (SELECT 1 FROM postings p WHERE p.account_code = OLD.code) THEN
+        RAISE EXCEPTION 'careledger: account % has postings; it cannot be %', OLD.code,
+          CASE TG_OP WHEN 'DELETE' THEN 'deleted' ELSE 'renamed' END USING ERRCODE = 'restrict_violation';
+      END IF;
+      RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+    END $$
+    """.replace("LEDGER_LOCK_ID", str(LEDGER_WRITE_LOCK_ID)),
     """
     CREATE TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries
       REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION careledger_check_new_entries()
@@ -68,6 +115,7 @@ POSTGRES_DDL: tuple[str, ...] = (
     CREATE TRIGGER postings_entry_not_posted AFTER INSERT ON postings
       REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION careledger_check_new_postings()
     """,
+    *POSTGRES_REFERENCE_TRIGGERS,
     *(
         f"CREATE TRIGGER {t}_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {t} "
         "FOR EACH STATEMENT EXECUTE FUNCTION careledger_refuse_change()"

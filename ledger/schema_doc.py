@@ -17,6 +17,10 @@ Money columns end in `_pence` and hold integer pence. Times are UTC (`TIMESTAMP 
 PostgreSQL; ISO text on SQLite); `london_date` columns are the council's day (Europe/London).
 `journal_entries`, `postings` and `posting_batches` are append-only: the database refuses UPDATE,
 DELETE and TRUNCATE on them (docs/architecture.md).
+`FK→` is a reference the database enforces. On PostgreSQL, `postings.account_code` and
+`journal_entries.batch_id` are enforced by the ledger's statement-level triggers (one set-based
+check per insert, `ledger/guards.py`, migration 0005) rather than by foreign-key constraints, and an
+account with postings cannot be deleted or renamed; on SQLite they are foreign keys.
 """
 
 

@@ -89,8 +89,15 @@ def _changes_since_last_run(conn: Connection, date_from: dt.date, date_to: dt.da
     last = json.loads(row[0])
     if "max_entry_id" not in last or "finished_at" not in last:
         return None, set()
+    # The new entries by id range (the primary key), then their earliest day. Written as a subquery with
+    # ORDER BY/LIMIT so neither planner turns min() into a walk of the date index from the oldest day
+    # (which it did: a night's cost growing with history).
     first = conn.execute(
-        text("SELECT min(london_date) FROM journal_entries WHERE entry_id > :e"), {"e": int(last["max_entry_id"] or 0)}
+        text(
+            "SELECT min(d) FROM (SELECT london_date AS d FROM journal_entries WHERE entry_id > :e"
+            " ORDER BY entry_id LIMIT :all) AS new_entries"
+        ),
+        {"e": int(last["max_entry_id"] or 0), "all": 2**62},
     ).scalar_one()
     first_day = store._frame([(first,)], {"d": pl.Date})["d"][0] if first is not None else date_to + dt.timedelta(days=1)
     rows = conn.execute(

@@ -88,3 +88,30 @@ def test_truncate_is_refused_on_postgres(pg_url):
     _post_one(pg_url)
     with pytest.raises(REFUSED, match="immutable"), get_engine(pg_url).begin() as conn:
         conn.execute(text("TRUNCATE postings CASCADE"))
+
+
+def test_posting_to_an_account_not_in_the_chart_is_refused(db_url):
+    # PostgreSQL: the postings statement trigger (set-based); SQLite: the foreign key.
+    _post_one(db_url)
+    with pytest.raises(REFUSED, match="not in the chart|FOREIGN KEY"), get_engine(db_url).begin() as conn:
+        conn.execute(text(_raw_posting_sql(100, 50, "no:such:account", 500)))
+        conn.execute(text(_raw_posting_sql(101, 50, f.FUNDING.code, -500)))
+        conn.execute(text(_raw_entry_sql(50)))
+
+
+def test_entry_naming_a_batch_that_does_not_exist_is_refused(db_url):
+    _post_one(db_url)
+    with pytest.raises(REFUSED, match="batch 99, which does not exist|FOREIGN KEY"), get_engine(db_url).begin() as conn:
+        conn.execute(text(_raw_posting_sql(100, 50, f.CARD.code, 500)))
+        conn.execute(text(_raw_posting_sql(101, 50, f.FUNDING.code, -500)))
+        conn.execute(text(_raw_entry_sql(50).replace(", 1, 'x', 'x')", ", 99, 'x', 'x')")))
+
+
+@pytest.mark.parametrize("sql", ["DELETE FROM accounts WHERE code = :c", "UPDATE accounts SET code = 'renamed' WHERE code = :c"])
+def test_an_account_with_postings_cannot_be_deleted_or_renamed(db_url, sql):
+    _post_one(db_url)
+    with pytest.raises(REFUSED, match="has postings|FOREIGN KEY"), get_engine(db_url).begin() as conn:
+        conn.execute(text(sql), {"c": f.CARD.code})
+    with get_engine(db_url).begin() as conn:  # an account nobody posted to can still be tidied away
+        conn.execute(text("INSERT INTO accounts (code, name, account_type, role, created_at) VALUES ('spare', 'spare', 'suspense', 'suspense', '2026-03-02')"))
+        conn.execute(text(sql.replace("renamed", "spare2")), {"c": "spare"})
