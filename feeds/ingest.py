@@ -329,10 +329,14 @@ def store_and_post(
         for p, ids in ids_by_provider.items():
             execute_where_in(conn, "DELETE FROM transactions WHERE provider = :p AND {match}", "provider_txn_id", ids, {"p": p})
         rows = to_write.with_columns(*_hold_columns(closing_day), pl.lit(None, dtype=pl.Int64).alias("entry_id"))
-        rows = _with_entry_ids(rows, links)
+        rows = _with_entry_ids(rows, links).with_columns(
+            pl.lit(dt.datetime.now(dt.UTC), dtype=pl.Datetime("us", "UTC")).alias("stored_at")
+        )
         bulk_insert(
             conn, "transactions",
-            rows.select(list(CANONICAL_SCHEMA) + ["hold_open", "held_amount_pence", "hold_closed_on", "payload_hash", "entry_id"]),
+            rows.select(
+                list(CANONICAL_SCHEMA) + ["hold_open", "held_amount_pence", "hold_closed_on", "payload_hash", "entry_id", "stored_at"]
+            ),
         )
     counts["pending"] = to_write.filter(pl.col("status") == "pending").height
 

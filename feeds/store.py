@@ -162,6 +162,15 @@ def load_selected_transactions(
     return _frame(conn.execute(stmt, params).all(), TXN_SCHEMA)
 
 
+def load_transactions_occurred_from(conn: Connection, date_from: dt.date, date_to: dt.date, occurred_from: dt.datetime) -> pl.DataFrame:
+    """Transactions of [date_from, date_to] that happened at or after ``occurred_from`` (UTC)."""
+    at: object = occurred_from.astimezone(dt.UTC)
+    if conn.dialect.name == "sqlite":  # stored as ISO text without an offset
+        at = at.strftime("%Y-%m-%d %H:%M:%S.%f")  # type: ignore[union-attr]
+    sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND occurred_at_utc >= :t"
+    return _frame(conn.execute(text(sql), {"a": date_from, "b": date_to, "t": at}).all(), TXN_SCHEMA)
+
+
 def load_transactions_of_clients(conn: Connection, date_from: dt.date, date_to: dt.date, client_ids: list[str]) -> pl.DataFrame:
     """Every transaction of these clients in [date_from, date_to]."""
     sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND {{match}}"

@@ -198,6 +198,7 @@ transactions = Table(
     Column("source_line", Integer, nullable=False),
     Column("payload_hash", String(64), nullable=False),
     Column("entry_id", BigInteger, comment="the journal entry that posted it, once settled"),
+    Column("stored_at", TZ, comment="when this version of the row was written (UTC); null if written before migration 0006"),
 )
 Index("ix_transactions_client_date", transactions.c.client_id, transactions.c.london_date)
 Index("ix_transactions_date", transactions.c.london_date)

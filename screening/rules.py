@@ -394,6 +394,13 @@ def near_days(clients: pl.DataFrame) -> int:
     return int(max(drain_days, velocity_days, 1)) + 1
 
 
+def velocity_window(clients: pl.DataFrame) -> dt.timedelta:
+    """The longest velocity window of any client: how far before the first screened day a burst's
+    first item can lie."""
+    v = clients["velocity_window_minutes"].max() if clients.height and "velocity_window_minutes" in clients.columns else None
+    return dt.timedelta(minutes=float(v if v is not None else THRESHOLD_DEFAULTS["velocity_window_minutes"]))
+
+
 def night_utc_hours(clients: pl.DataFrame) -> set[int]:
     """UTC hours in which any client's night (unusual_hours_start..end, London time) can fall: London
     is UTC or UTC+1, so a London hour h is UTC hour h or h-1. The unusual-hours rule needs older card

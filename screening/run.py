@@ -8,11 +8,15 @@ the cash-spike baseline, only cash, bank payments and loads for ~14 weeks; nothi
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
+from sqlalchemy import text
 
 from feeds.store import (
     client_activity,
@@ -20,6 +24,7 @@ from feeds.store import (
     load_reference,
     load_selected_transactions,
     load_transactions,
+    load_transactions_occurred_from,
     load_transactions_of_clients,
 )
 from ledger.db import get_engine
@@ -29,6 +34,7 @@ from screening.rules import (
     ACTIVITY_SCHEMA,
     CARD_KINDS,
     CASH_LIKE_MCCS,
+    LONDON,
     SPEND_KINDS,
     ScreenInput,
     client_overrides,
@@ -38,6 +44,7 @@ from screening.rules import (
     night_utc_hours,
     prepare_items,
     run_rules,
+    velocity_window,
 )
 
 HISTORY_KINDS_IN_FULL: tuple[str, ...] = ("cash", "payment_to_payee", "council_load")  # card purchases: cash-like only
@@ -45,28 +52,45 @@ HISTORY_KINDS_IN_FULL: tuple[str, ...] = ("cash", "payment_to_payee", "council_l
 # before the first requested day, so items that arrived late still raise their findings. Already recorded
 # findings are skipped by key, so this costs nothing twice.
 LATE_ARRIVAL_DAYS = 3
+RUN_COMMAND = "screen"
 MAX_DAYS_PER_RUN = 3660  # a bound on one replay (ten years)
 
 __all__ = ["load_input", "record_findings", "screen_days"]
 
 
-def load_input(conn, date_from: dt.date, date_to: dt.date, *, full_history: bool = False) -> ScreenInput:
+def load_input(
+    conn,
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    full_history: bool = False,
+    late_from: dt.date | None = None,
+    late_clients: Iterable[str] | None = None,
+) -> ScreenInput:
     """Everything the rules need to screen [date_from, date_to], read once.
 
-    Of the complete-history window only the near days (``near_days``) are read in full. Before them
-    the rules need only some items, chosen in the database: cash, bank payments, loads and cash-like
-    purchases (the spike baseline, payee and cash-limit rules), card use at night hours (unusual
-    hours), every item of a client with recorded life events (spending after death, in hospital),
-    the other half of each authorisation pair fetched, and per client the first day seen and the last
-    spending day (``client_activity``: dormant card, new clients). That keeps a night's read near one
-    night's items however long the history; tests/screening/test_history_selection.py checks the
-    findings equal those from reading the whole window (``full_history=True``).
+    ``late_from`` (default ``date_from``): the first day re-screened for late files. ``late_clients``:
+    whose items in [late_from, date_from) may have changed since they were last screened; ``None``
+    means anyone's (read those days in full for everybody, as on a first night or after a missed one).
+
+    Only the screened days are read in full, with the near days (``near_days``) before the first
+    re-screened day, for late clients. Before that the rules need only some items, chosen in the
+    database: cash, bank payments, loads and cash-like purchases (the spike baseline, payee and
+    cash-limit rules), card use at night hours (unusual hours), every item of a client with recorded
+    life events (spending after death, in hospital), every item of a client with a load in the near
+    days (drain after load), the last velocity window before the first day, the other half of each
+    authorisation pair fetched, and per client the first day seen and the last spending day
+    (``client_activity``: dormant card, new clients). That keeps a night's read near one night's
+    items however long the history; tests/screening/test_history_selection.py checks the findings
+    equal those from reading the whole window (``full_history=True``).
     """
+    detect_from = late_from or date_from
+    assert detect_from <= date_from
     ref = load_reference(conn)
     clients = client_params(ref.cardholders, ref.councils)
     complete_days, baseline_days = lookback_days(clients)
-    complete_from = date_from - dt.timedelta(days=complete_days)
-    baseline_from = date_from - dt.timedelta(days=baseline_days)
+    complete_from = detect_from - dt.timedelta(days=complete_days)
+    baseline_from = detect_from - dt.timedelta(days=baseline_days)
     # The spike baseline's weeks: cash, bank payments, loads and cash-like purchases only.
     older = load_selected_transactions(
         conn, baseline_from, complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS
@@ -75,21 +99,34 @@ def load_input(conn, date_from: dt.date, date_to: dt.date, *, full_history: bool
     if full_history:
         txns = pl.concat([older, load_transactions(conn, complete_from, date_to)], how="vertical_relaxed")
     else:
-        near_from = max(complete_from, date_from - dt.timedelta(days=near_days(clients)))
-        recent = load_transactions(conn, complete_from if near_from == complete_from else near_from, date_to)
+        near = dt.timedelta(days=near_days(clients))
+        restricted = late_clients is not None
+        full_from = date_from if restricted else max(complete_from, detect_from - near)
+        recent = load_transactions(conn, full_from, date_to)
         parts = [older, recent]
-        if near_from > complete_from:
-            before = near_from - dt.timedelta(days=1)
+        if full_from > complete_from:
+            before = full_from - dt.timedelta(days=1)
             selected = load_selected_transactions(
                 conn, complete_from, before, kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS,
                 hour_kinds=CARD_KINDS, utc_hours=night_utc_hours(clients),
             )
-            event_clients = ref.client_events["client_id"].drop_nulls().unique().to_list()
-            if event_clients:
-                selected = pl.concat(
-                    [selected, load_transactions_of_clients(conn, complete_from, before, event_clients)], how="vertical_relaxed"
+            in_full = set(ref.client_events["client_id"].drop_nulls().to_list())
+            if restricted:
+                late = set(late_clients or ())
+                loads = pl.concat([selected, recent], how="vertical_relaxed").filter(
+                    (pl.col("kind") == "council_load") & (pl.col("london_date") >= date_from - near)
                 )
-            partners = load_partner_transactions(conn, pl.concat([selected, recent], how="vertical_relaxed"), complete_from, date_to)
+                drain = set(loads["client_id"].drop_nulls().to_list()) - in_full - late
+                if late - in_full:
+                    parts.append(load_transactions_of_clients(conn, max(complete_from, detect_from - near), before, sorted(late - in_full)))
+                if drain:
+                    parts.append(load_transactions_of_clients(conn, max(complete_from, date_from - near), before, sorted(drain)))
+                parts.append(load_transactions_occurred_from(conn, before, before, _day_start_utc(date_from) - velocity_window(clients)))
+            if in_full:
+                selected = pl.concat(
+                    [selected, load_transactions_of_clients(conn, complete_from, before, sorted(in_full))], how="vertical_relaxed"
+                )
+            partners = load_partner_transactions(conn, pl.concat([selected, *parts[1:]], how="vertical_relaxed"), complete_from, date_to)
             parts += [selected, partners]
             activity = client_activity(conn, complete_from, before, SPEND_KINDS)
         txns = pl.concat(parts, how="vertical_relaxed").unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
@@ -99,12 +136,51 @@ def load_input(conn, date_from: dt.date, date_to: dt.date, *, full_history: bool
         payees=ref.payees,
         events=ref.client_events,
         councils=ref.councils,
-        date_from=date_from,
+        date_from=detect_from,
         date_to=date_to,
         complete_from=complete_from,
         overrides=client_overrides(ref.councils),
         activity=activity,
     )
+
+
+def _day_start_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), ZoneInfo(LONDON)).astimezone(dt.UTC)
+
+
+def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date | None = None) -> list[str] | None:
+    """Clients with items written since the last screening run began (``transactions.stored_at``) that
+    fall on [late_from, date_from), or that complete an authorisation from those days: only theirs can
+    raise findings on those days that were not raised already. ``None`` (re-screen everybody) before
+    any recorded run, or when the last run did not reach the day before ``date_from`` (a missed night:
+    nothing of those days was screened)."""
+    if late_from >= date_from:
+        return []
+    prev = conn.execute(
+        text("SELECT started_at, feed_date FROM runs WHERE command = :c ORDER BY started_at DESC LIMIT 1"), {"c": RUN_COMMAND}
+    ).one_or_none()
+    if prev is None or prev[1] is None:
+        return None
+    prev_day = prev[1] if isinstance(prev[1], dt.date) else dt.date.fromisoformat(str(prev[1])[:10])
+    if prev_day < date_from - dt.timedelta(days=1):
+        return None
+    since = prev[0] if isinstance(prev[0], dt.datetime) else dt.datetime.fromisoformat(str(prev[0]))
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    if conn.dialect.name == "sqlite":  # stored_at is ISO text without an offset there
+        since = since.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # type: ignore[assignment]
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT t.client_id FROM transactions t"
+            " WHERE t.london_date >= :a AND t.london_date <= :z AND t.client_id IS NOT NULL"
+            " AND (t.stored_at IS NULL OR t.stored_at >= :since)"
+            " AND (t.london_date < :b OR (t.related_txn_id IS NOT NULL AND EXISTS ("
+            "   SELECT 1 FROM transactions p WHERE p.provider = t.provider AND p.provider_txn_id = t.related_txn_id"
+            "   AND p.london_date >= :a AND p.london_date < :b)))"
+        ),
+        {"a": late_from, "b": date_from, "z": date_to or date_from, "since": since},
+    ).all()
+    return sorted({r[0] for r in rows})
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
@@ -124,11 +200,14 @@ def screen_days(
     extra_findings: Iterable[Finding] = (),
     rules: Iterable[str] | None = None,
     late_days: int = LATE_ARRIVAL_DAYS,
+    rescreen_everyone: bool = False,
 ) -> dict[str, Any]:
     """Run the rules over the London days [date_from, date_to] and record findings as cases and alerts.
 
     Patterns detected up to ``late_days`` before ``date_from`` are included too, so a late file's items
-    raise their findings the night they arrive. Idempotent: the same days screened twice add nothing
+    raise their findings the night they arrive: for the clients whose items on those days came in files
+    loaded since the last run (``late_clients``), or for everyone after a missed night or with
+    ``rescreen_everyone``. Each run is recorded in ``runs`` (command ``screen``). Idempotent: the same days screened twice add nothing
     (findings are keyed by rule + client + date + evidence). ``dry_run`` records nothing and returns what would be raised. Sends no e-mail: that is
     ``screening.alerts.send_pending_alerts``.
     """
@@ -139,12 +218,19 @@ def screen_days(
     started = dt.datetime.now(dt.UTC)
     detect_from = date_from - dt.timedelta(days=late_days)
     with engine.connect() as conn:
-        inp = load_input(conn, detect_from, date_to)
-    findings = run_rules(inp, rules) + list(extra_findings)
+        late = None if rescreen_everyone else late_clients(conn, detect_from, date_from, date_to)
+        inp = load_input(conn, date_from, date_to, late_from=detect_from, late_clients=late)
+    found = run_rules(inp, rules)
+    if late is not None:
+        # On the re-screened days only late clients' items are complete: keep only their findings there.
+        keep = set(late)
+        found = [f for f in found if f.client_id in keep or _detected_on(f) >= date_from]
+    findings = found + list(extra_findings)
     summary: dict[str, Any] = {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "rescreened_from": detect_from.isoformat(),
+        "rescreened_clients": "all" if late is None else len(late),
         "dry_run": dry_run,
         "items_read": inp.items.height,
         "clients": inp.clients.height,
@@ -157,4 +243,19 @@ def screen_days(
         with engine.begin() as conn:
             summary["recorded"] = record_findings(conn, findings, date_to)
     summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
+    if not dry_run:
+        with engine.begin() as conn:  # the next night's late_clients reads files loaded since this run began
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, command, feed_date, started_at, finished_at, status, summary_json)"
+                    " VALUES (:r, :c, :d, :s, :f, 'ok', :j)"
+                ),
+                {"r": uuid.uuid4().hex, "c": RUN_COMMAND, "d": date_to, "s": started, "f": dt.datetime.now(dt.UTC),
+                 "j": json.dumps({k: summary[k] for k in ("from", "to", "rescreened_from", "rescreened_clients", "items_read",
+                                                           "findings_total", "seconds")})},
+            )
     return summary
+
+
+def _detected_on(f: Finding) -> dt.date:
+    return dt.date.fromisoformat(f.details["detected_on"]) if f.details.get("detected_on") else f.london_date

@@ -116,3 +116,36 @@ def test_each_part_of_the_selection(db_url):
         sel = load_input(conn, night - dt.timedelta(days=3), night)
         assert "A:DAY1" in set(sel.items["txn"].to_list())
         assert _findings(sel) == _findings(load_input(conn, night - dt.timedelta(days=3), night, full_history=True))
+
+
+def test_nightly_rescreen_of_late_clients_records_what_rescreening_everyone_records(tmp_path, simulated_drops):
+    # Goal: each night re-screens the late-file days only for clients with newly written items there;
+    # over two simulated months (late files and B's authorisations that clear days later included),
+    # every night's run records exactly the findings a run re-screening everybody records, run_day too.
+    from screening.run import screen_days
+    from tests.conftest import migrate
+
+    urls = {}
+    for name in ("late_clients", "everyone"):
+        urls[name] = f"sqlite:///{tmp_path / (name + '.db')}"
+        migrate(urls[name])
+    restricted_counts = []
+    for drop in simulated_drops:
+        night = dt.datetime.strptime(drop.name, "%Y%m%d").date()
+        for name, url in urls.items():
+            assert not ingest_drop(url, drop).refused
+            s = screen_days(url, night, night, rescreen_everyone=(name == "everyone"))
+            if name == "late_clients":
+                restricted_counts.append(s["rescreened_clients"])
+    recorded = {}
+    for name, url in urls.items():
+        with get_engine(url).connect() as conn:
+            recorded[name] = sorted(conn.execute(text(
+                "SELECT finding_key, rule, client_id, london_date, detected_on, run_day, explanation, evidence"
+                " FROM screening_findings")).all())
+    assert recorded["late_clients"] == recorded["everyone"]
+    assert len({r[1] for r in recorded["everyone"]}) >= 8, "most rules' planted patterns are among them"
+    assert restricted_counts[0] == "all"  # the first night has no earlier run to go by
+    later = [c for c in restricted_counts[1:] if c != "all"]
+    assert len(later) == len(restricted_counts) - 1 and max(later) < 60  # fewer than every client re-screened
+    print(f"findings recorded: {len(recorded['everyone'])}; clients re-screened per night: {later}")
