@@ -202,6 +202,9 @@ transactions = Table(
 )
 Index("ix_transactions_client_date", transactions.c.client_id, transactions.c.london_date)
 Index("ix_transactions_date", transactions.c.london_date)
+# Nightly reads by kind over a window (loads seen, other money in, screening's history of cash,
+# payments and loads) without scanning every item of the window.
+Index("ix_transactions_kind_date", transactions.c.kind, transactions.c.london_date)
 Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
 

@@ -38,20 +38,23 @@ _RAW_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# The funding accounts first (a handful), then their postings in the period by the (account_code,
+# london_date) index: written so, SQLite does not scan every posting (it did: 0.65 s at 2.9M postings).
+FUNDING_POSTINGS_SQL = (
+    "SELECT a.council, p.london_date, a.role, sum(p.amount_pence), count(*)"
+    " FROM postings p JOIN accounts a ON a.code = p.account_code"
+    " WHERE p.account_code IN (SELECT code FROM accounts WHERE role IN ('funding', 'recovered'))"
+    " AND p.london_date >= :f AND p.london_date <= :t"
+    " GROUP BY a.council, p.london_date, a.role, CASE WHEN p.amount_pence < 0 THEN 0 ELSE 1 END"
+)
+
+
 def load_funding_postings(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
     """Postings on councils' funding and recovered accounts in the period, summed by council, day, role
     and direction (one row each; bounded by councils × days × 4)."""
     from feeds.store import _frame
 
-    rows = conn.execute(
-        text(
-            "SELECT a.council, p.london_date, a.role, sum(p.amount_pence), count(*)"
-            " FROM postings p JOIN accounts a ON a.code = p.account_code"
-            " WHERE a.role IN ('funding', 'recovered') AND p.london_date >= :f AND p.london_date <= :t"
-            " GROUP BY a.council, p.london_date, a.role, CASE WHEN p.amount_pence < 0 THEN 0 ELSE 1 END"
-        ),
-        {"f": date_from, "t": date_to},
-    ).all()
+    rows = conn.execute(text(FUNDING_POSTINGS_SQL), {"f": date_from, "t": date_to}).all()
     return _frame(rows, _RAW_SCHEMA)
 
 
