@@ -769,76 +769,68 @@ def _floor_sqlite(workdir: Path) -> tuple[str, Callable[[], None]]:
 
 PROFILE_NOTES = """## What the profile showed, and what changed (pyinstrument)
 
+Earlier sessions:
+
 - PostgreSQL chose sequential scans for the idempotency lookups right after a large COPY (the
   table's statistics were stale): 9 s per 5,000-key lookup at 150,000 entries. `ledger/bulk.py` now
   runs ANALYZE after a COPY of 10,000 rows or more; 200,000 rows went from 8+ minutes to 52 s.
-- Lookups of "which of these keys exist" now bind one array (`= ANY(:values)`) on PostgreSQL
-  instead of 5,000 IN parameters (`ledger/sqlfilters.rows_where_in`).
-- Linking transactions to their entries was a row-by-row UPDATE; now one UPDATE … FROM a temporary
-  table. Provider balances are superseded set-based; take-on entries are built for all cards at once.
-- Booking day/time and entry descriptions are computed vectorised (polars) instead of per row.
-- Provider C skips the per-value PAN walk when the file holds no 13+ digit run (sort-code
-  identifiers set aside).
+- Lookups of "which of these keys exist" bind one array (`= ANY(:values)`) on PostgreSQL instead of
+  5,000 IN parameters (`ledger/sqlfilters.rows_where_in`).
+- Linking transactions to their entries: the entry id is now written with the transaction row
+  (no UPDATE of just-written rows). Provider balances are superseded set-based; take-on entries and
+  the hash chain's text are built column-wise; the SQLite page cache is raised for bulk writes.
+  Before/after: `benchmarks/results/posting_speed_{before,after}_*.json` (PostgreSQL 1M: post stage
+  195.8 s -> 127.6 s, 11,239 -> 17,242 postings/s).
 
-Still slow, and why: the posting rules (`ledger/posting_rules.build_entries`) walk items one by one
-in Python because the council/client split of each card depends on what was posted before it;
-COPY plus the statement-level balance check and index maintenance take most of the rest. The next
-step is to vectorise the common case (cards whose client part is zero, spending only).
+This session (2026-12-03), measured with `benchmarks/profile_post.py` and pyinstrument on a night and
+on a kept growth database:
+
+- **Per-row foreign keys on PostgreSQL.** Of 13.8 s to post 200,000 entries / 400,000 postings, the
+  per-row checks of `postings.account_code` and `journal_entries.batch_id` cost about 4 s (Python's
+  own CPU time was 2.3 s: the rest is the server). They are now checked set-based by the statement
+  triggers that already check each batch (migration 0005); 13.8 s -> 10.2-11.5 s in the same
+  experiment (`post_entries` alone, fresh schema). The deferred foreign key from postings to their
+  entry stays (2.1 s at commit): it is what refuses a posting whose entry never arrives.
+- **What remains is the server writing rows and indexes.** Python's CPU time for the whole 200,000
+  night is about a third of the wall time; COPY into the indexed, trigger-guarded ledger tables runs
+  at about 75,000 entries/s and 130,000 postings/s on this 2-core machine, against several hundred
+  thousand rows/s for the floor's unindexed table. Sorting the rows by index key before COPY, and
+  dropping the less used indexes, each moved the figure by less than the run-to-run noise (0.5 s).
+- **Great Expectations** is about a quarter of the night: importing it takes about 6 s per process
+  (now reported as startup, apart from the night), validating 200,000 canonical rows 5-6 s, the
+  council extract 2 s, Data Docs 1.5 s.
 """
 
-GROWTH_NOTES = """### What grows with history, and what was done
+GROWTH_NOTES = """### What grew with history, and what was done
 
-Measured by the growth run above (per-stage table) and pyinstrument on a kept growth database
-(`CARELEDGER_BENCH_KEEP=1` keeps it).
+Measured by the growth runs above (per-stage table) and pyinstrument on kept growth databases
+(`CARELEDGER_BENCH_KEEP=1`).
 
-- **Card balances (reconciliation, clawback) — fixed.** `ledger.queries.card_balances` summed every
-  posting of every card up to the day: at day 60 that is the whole ledger, every night. It now starts
-  from a checkpoint (`card_balance_checkpoints`, migration 0003: per card account and day, the sum of
-  its postings up to a `through_posting_id`) and adds the postings with a higher id dated up to the day,
-  read by the primary key — a night's postings, not the history. The result is exactly the plain sum:
-  postings are immutable and ids rise in commit order, so a back-dated posting (dated before the
-  checkpoint, posted after it) has a higher id and is counted; nothing ever needs invalidating. A
-  checkpoint is written by the read itself when no posting is dated after the day (reconciliation does
-  this each night under the ledger lock); older than 42 days are pruned. Tests:
-  `tests/ledger/test_card_balance_checkpoints.py` (fast path = plain sum, back-dated postings,
-  later-dated postings, pruning, idempotence; SQLite and PostgreSQL).
-- **Screening — still grows, the dominant cost.** `screening.run.load_input` reads every transaction of
-  the 35 days before the screened day plus cash/payment/load history of the 98 days before that
-  (`lookback_days`), into Python rows and then polars. Until history is 98 days long, that is the whole
-  history: at day 60 about 60 × the day's rows. An earlier PostgreSQL run at 10,000 cards and 100,000
-  transactions a day (before the generator scheduled its loads, so every load was also an
-  `unexpected_load` exception) measured day 1 37.4 s against day 60 480.3 s: screening 2.6 → 340.3 s,
-  peak memory 11.7 GB, and reconciliation 4.0 → 90.9 s re-matching 107,404 window loads. The older part also loads every `card_purchase` and only then keeps
-  the cash-like MCCs in polars; filtering in SQL would cut it, but the 35 days of complete history remain.
-  Bounded by the windows, not by history, but a night at day 60 still reads 60 days: on the kept SQLite
-  growth database (10,000 cards, 50,000 a day) `load_input` alone took 43.9 s for 1,905,775 rows. The fix is
-  incremental: keep per-client daily aggregates (spend, cash, night-time counts, last activity, payees
-  seen) maintained as items are stored, and screen each night from the day's items plus those
-  aggregates. Not done here (screening is outside this change).
-- **Reconciliation: loads — still grows.** `reconciliation.loads.match_loads` re-matches every scheduled
-  and seen load of the 35-day look-back each night, pair by pair in Python (pyinstrument: 9 of 11 s of a
-  re-run at 30 days). Loads matched on an earlier night could be stored with their match and skipped.
-- **Reconciliation: "entries posted since the last run"** (`SELECT min(london_date) FROM journal_entries
-  WHERE entry_id > :e`, reconciliation/run.py): both databases answer `min()` by walking
-  `ix_journal_entries_date` from the oldest day until they meet a new entry, i.e. through the whole
-  history (plans below: PostgreSQL `Index Scan using ix_journal_entries_date … Filter: (entry_id > …)`
-  under a `Limit`; SQLite `SEARCH journal_entries USING INDEX ix_journal_entries_date`). Measured
-  on the kept SQLite growth database at day 60 (2.9M entries): 2.91 s; written
-  `min(coalesce(london_date, london_date))` the optimiser takes the primary-key range instead: 0.02 s
-  (PostgreSQL accepts the same text). A one-line change in reconciliation/run.py, left to its owner.
-- **Other plans on the long history.** Every statement below uses an index. Not bounded by the night:
-  screening's two reads (index ranges of 38 and 63 days, above); "a differing card's items" filters
-  `account_id` without `provider`, so `ix_transactions_account (provider, account_id)` cannot seek (PostgreSQL
-  scans the whole index, SQLite takes the 35-day date range instead) — it runs only for cards that differ,
-  and passing the provider would make it a seek. The card-accounts and checkpoint-rows reads are scans of
-  tables sized by the number of cards (and at most 42 checkpoint days), not by history.
-- **Posting — grows a little.** `feeds.ingest._card_states` sums each touched card's whole history for
-  the council/client split. `ledger.queries.account_totals(conn, codes)` gives the same figures from the
-  newest checkpoint plus the postings since (tested against the plain sum). On the kept SQLite growth
-  database, all 10,000 cards: the plain per-account sum 1.9–3.5 s, `account_totals` 0.04 s, same figures;
-  `_card_states` runs once per provider file, which matches SQLite's post stage growing 4.7 → 8.9 s.
-  Switching `_card_states` to it is a one-line change in feeds/ingest.py, left to its owner. `post_take_ons` also groups all of
-  `provider_balances` to find each card's first balance day.
+- **Screening — fixed (bounded by its windows, not history).** `screening.run.load_input` read every
+  item of the 42 days before the night plus 98 days of cash history: on a 60-day SQLite history of
+  5,000 cards (25,000 items a day) one night's screen took 24.7 s, 22.1 s of it reading 951,974 rows
+  into Python. Now the database returns only what the rules need (docs/screening.md, "History
+  read"), and the late-file days are re-screened only for clients with items written there since the
+  last run: the same night reads 51,481 rows and screens in 3.2-4.0 s, with the same findings
+  (checked for every rule against reading the whole window, night by night over two simulated
+  months). What remains is two index-range scans over the 42-day window in the database (the
+  selection of night-time and cash-like card use, and the per-client first-seen/last-spend
+  aggregate): they grow until the window is full (day 42) and not after.
+- **Reconciliation — fixed.** Three reads walked history: "entries posted since the last run" (both
+  databases answered `min(london_date)` by walking the date index from the oldest day; now the
+  primary-key range), the day's funding postings (SQLite scanned every posting; now by the funding
+  accounts' index), and loads / other money in over the 35-day window (now `ix_transactions_kind_date`).
+  On the kept 60-day SQLite database: 2.6 s -> 0.76 s (day 1: 0.28 s). The rest is the 35-day load
+  matching, bounded by the window.
+- **Card balances (reconciliation, clawback) — fixed earlier.** `card_balance_checkpoints` (migration
+  0003): a balance is the newest checkpoint plus the postings since, read by the primary key; exactly
+  the plain sum (tests/ledger/test_card_balance_checkpoints.py).
+- **Posting — fixed.** `feeds.ingest._card_states` summed each touched card's whole history for the
+  council/client split (1.1 s of a 25,000-item night at day 61); it now uses
+  `ledger.queries.account_totals` (checkpoint plus postings since; same figures, tested).
+- **Still growing a little:** the B-tree indexes of the ledger tables deepen as they grow (SQLite's
+  post stage 2.4 -> 3.8 s at 2.9M postings), and `post_take_ons` groups all of `provider_balances` to
+  find each card's first balance day (0.24 s at day 61).
 
 How the history is built: copying day 1 keeps every table the size real nights would make it, and keeps
 the ledger and the providers in agreement every day (day N reconciles to the penny: no balance

@@ -36,6 +36,7 @@ from ledger.posting_rules import (
     item_payload_hashes,
     take_on_entries,
 )
+from ledger.queries import account_totals
 from ledger.sqlfilters import execute_where_in, rows_where_in
 from ledger.tables import feed_files
 from schemas.canonical import CANONICAL_SCHEMA
@@ -182,13 +183,14 @@ def _status_rank(col: str) -> pl.Expr:
 
 
 def _card_states(conn: Connection, cards: list[tuple[str, str]]) -> dict[tuple[str, str], CardState]:
-    """Current council and client parts for these cards (all posted history)."""
+    """Current council and client parts for these cards (all posted history): the newest balance
+    checkpoint plus the postings since (``ledger.queries.account_totals``, the same figure as summing
+    each card's whole history, which made a night's posting grow with the length of the ledger)."""
     states: dict[tuple[str, str], CardState] = {}
     if not cards:
         return states
     codes = [f"card:{p}:{a}:{part}" for p, a in cards for part in ("council", "client")]
-    sql = "SELECT account_code, coalesce(sum(amount_pence), 0) FROM postings WHERE {match} GROUP BY account_code"
-    for code, pence in rows_where_in(conn, sql, "account_code", codes):
+    for code, pence in account_totals(conn, codes).items():
         _, p, a, part = code.split(":")
         state = states.setdefault((p, a), CardState())
         if part == "council":
