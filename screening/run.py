@@ -27,7 +27,7 @@ from feeds.store import (
     load_transactions_occurred_from,
     load_transactions_of_clients,
 )
-from ledger.db import get_engine
+from ledger.db import get_engine, take_ledger_lock
 from screening.cases import record_findings
 from screening.findings import Finding
 from screening.rules import (
@@ -215,9 +215,13 @@ def screen_days(
     assert (date_to - date_from).days < MAX_DAYS_PER_RUN, f"screen at most {MAX_DAYS_PER_RUN} days at once"
     assert late_days >= 0
     engine = get_engine(db_url)
-    started = dt.datetime.now(dt.UTC)
     detect_from = date_from - dt.timedelta(days=late_days)
     with engine.connect() as conn:
+        # Wait for a ledger writer still committing (ingest holds the lock while it stores items), so
+        # every item stored before ``started`` is visible to this read: the next run's late_clients
+        # counts only items stored after it.
+        take_ledger_lock(conn)
+        started = dt.datetime.now(dt.UTC)
         late = None if rescreen_everyone else late_clients(conn, detect_from, date_from, date_to)
         inp = load_input(conn, date_from, date_to, late_from=detect_from, late_clients=late)
     found = run_rules(inp, rules)

@@ -184,3 +184,32 @@ def test_late_file_items_are_screened_the_night_they_arrive(db_url):
     with engine.connect() as conn:
         assert conn.execute(select(screening_findings.c.evidence, screening_findings.c.london_date)).one()[0] == "A:LATE1"
     assert screen_days(db_url, D(2026, 3, 5), D(2026, 3, 5))["recorded"]["new_findings"] == 0
+
+
+def test_a_screen_waits_for_an_ingest_still_committing_and_sees_its_items(db_url):
+    """A late file being stored while the night's screening starts: screening waits for the ledger
+    writer to commit, then sees its items (else the next night, counting only items stored after this
+    run began, would never re-screen them)."""
+    import threading
+    import time
+
+    from ledger.db import take_ledger_lock
+
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        _seed_reference(conn)
+    # The night of the 5th has been screened.
+    assert screen_days(db_url, D(2026, 3, 5), D(2026, 3, 5))["recorded"]["new_findings"] == 0
+    writer = engine.connect()
+    tx = writer.begin()
+    take_ledger_lock(writer)  # an ingest storing the 4th's late file, not yet committed
+    _seed_transactions(writer, [txn("C002", "2026-03-04 11:00", "cash", -2000, mcc="6011", txn_id="RACE1")])
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.update(screen_days(db_url, D(2026, 3, 6), D(2026, 3, 6))))
+    t.start()
+    time.sleep(1.5)
+    assert t.is_alive(), "screening must wait for the writer holding the ledger lock"
+    tx.commit()
+    writer.close()
+    t.join(timeout=60)
+    assert result["recorded"]["alerts_raised"] == 1  # the late cash item on the 4th, screened the night it landed
