@@ -263,10 +263,10 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
 
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity)."""
-    from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
+    from feeds.store import client_activity_sql, selected_transactions_sql
     from ledger.queries import card_balance_queries
     from reconciliation.funding import FUNDING_POSTINGS_SQL
-    from screening.rules import CARD_KINDS, CASH_LIKE_MCCS, SPEND_KINDS, THRESHOLD_DEFAULTS, night_utc_hours
+    from screening.rules import CARD_KINDS, SPEND_KINDS, night_utc_hours
     from screening.run import HISTORY_KINDS_IN_FULL
 
     def listed(values) -> str:
@@ -279,27 +279,30 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
 
     lookback = 35
     complete_days = 42  # screening.rules.lookback_days with the default thresholds (dormant 28 + 7, late days 3)
-    near_days = THRESHOLD_DEFAULTS["drain_window_hours"] // 24 + 1
     night = tuple(sorted(night_utc_hours(pl.DataFrame())))  # the default night, London -> UTC
-    lists = {"kinds": HISTORY_KINDS_IN_FULL, "mccs": CASH_LIKE_MCCS, "hkinds": CARD_KINDS, "hours": night, "spend": SPEND_KINDS}
+    lists = {"kinds": HISTORY_KINDS_IN_FULL, "hkinds": CARD_KINDS, "hours": night, "spend": SPEND_KINDS}
     d0 = day - dt.timedelta(days=3)  # the night re-screens three days for late files
     queries: dict[str, tuple[str, dict]] = {
-        "screening: the near days in full (feeds.store.load_transactions)": (
+        "screening: the night's items in full (feeds.store.load_transactions)": (
             "SELECT provider, provider_txn_id, account_id, kind, status, amount_pence, london_date, occurred_at_utc"
             " FROM transactions WHERE london_date >= :f AND london_date <= :t ORDER BY occurred_at_utc, provider, provider_txn_id",
-            {"f": d0 - dt.timedelta(days=near_days), "t": day},
+            {"f": day, "t": day},
         ),
-        "screening: older history, only what the rules need (feeds.store.load_selected_transactions)": (
-            literal(selected_transactions_sql(dialect, kinds=True, mccs=True, hours=True), lists),
-            {"a": d0 - dt.timedelta(days=complete_days), "b": d0 - dt.timedelta(days=near_days + 1)},
+        "screening: older history: cash, payments, loads (feeds.store.load_selected_transactions)": (
+            literal(selected_transactions_sql(dialect, kinds=True, cash_like=False, hours=False)[0], lists),
+            {"a": d0 - dt.timedelta(days=98), "b": day - dt.timedelta(days=1)},
         ),
-        "screening: spike-baseline weeks (load_selected_transactions: cash, payments, loads, cash-like)": (
-            literal(selected_transactions_sql(dialect, kinds=True, mccs=True, hours=False), lists),
-            {"a": d0 - dt.timedelta(days=98), "b": d0 - dt.timedelta(days=complete_days + 1)},
+        "screening: older history: cash-like purchases (load_selected_transactions)": (
+            selected_transactions_sql(dialect, kinds=False, cash_like=True, hours=False)[0],
+            {"a": d0 - dt.timedelta(days=98), "b": day - dt.timedelta(days=1)},
+        ),
+        "screening: older history: card use at night hours (load_selected_transactions)": (
+            literal(selected_transactions_sql(dialect, kinds=False, cash_like=False, hours=True)[0], lists),
+            {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
         "screening: per-client first seen and last spend (feeds.store.client_activity)": (
-            literal(CLIENT_ACTIVITY_SQL, lists),
-            {"a": d0 - dt.timedelta(days=complete_days), "b": d0 - dt.timedelta(days=near_days + 1)},
+            literal(client_activity_sql(dialect), lists),
+            {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
         "reconciliation: provider balances of the day (feeds.store.load_provider_balances)": (
             "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"

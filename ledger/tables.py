@@ -25,8 +25,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
+from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 from schemas.reference import REFERENCE_FILES, ReferenceFile
 
 metadata = MetaData()
@@ -205,6 +207,11 @@ Index("ix_transactions_date", transactions.c.london_date)
 # Nightly reads by kind over a window (loads seen, other money in, screening's history of cash,
 # payments and loads) without scanning every item of the window.
 Index("ix_transactions_kind_date", transactions.c.kind, transactions.c.london_date)
+# Cash-like purchases by day, for screening's cash history (a few in a thousand items: a small index).
+Index(
+    "ix_transactions_cash_like_date", transactions.c.london_date,
+    sqlite_where=text(CASH_LIKE_PURCHASE_SQL), postgresql_where=text(CASH_LIKE_PURCHASE_SQL),
+)
 Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
 

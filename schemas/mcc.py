@@ -30,6 +30,12 @@ GROUPS: dict[str, frozenset[str]] = {
     "cash": frozenset({"6010", "6011"}),
 }
 CASH_MCCS: frozenset[str] = GROUPS["cash"]
+# Cash-like purchases (quasi-cash, money transfer): screening counts them with cash.
+CASH_LIKE_GROUPS: tuple[str, ...] = ("quasi_cash", "money_transfer")
+CASH_LIKE_MCCS: tuple[str, ...] = tuple(sorted({m for g in CASH_LIKE_GROUPS for m in GROUPS[g]}))
+# The same as an SQL predicate with its values written out: a partial index on it
+# (ix_transactions_cash_like_date) is used only by a query that repeats it literally.
+CASH_LIKE_PURCHASE_SQL = "kind = 'card_purchase' AND mcc IN (" + ", ".join(f"'{m}'" for m in CASH_LIKE_MCCS) + ")"
 
 
 @cache

@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from schemas.council_policy import THRESHOLD_DEFAULTS, CouncilPolicy
-from schemas.mcc import GROUPS
+from schemas.mcc import CASH_LIKE_MCCS, GROUPS
 from schemas.money import pounds
 from screening.findings import Finding
 
@@ -86,8 +86,6 @@ CARD_KINDS: tuple[str, ...] = ("card_purchase", "cash")  # card-present or card-
 SPEND_KINDS: tuple[str, ...] = ("card_purchase", "cash", "payment_to_payee")
 HOME_COUNTRIES: tuple[str, ...] = ("GBR", "GB", "UK")
 # MCC groups that are cash in all but name: counted with cash by cash_spike.
-CASH_LIKE_GROUPS: tuple[str, ...] = ("quasi_cash", "money_transfer")
-CASH_LIKE_MCCS: tuple[str, ...] = tuple(sorted({m for g in CASH_LIKE_GROUPS for m in GROUPS[g]}))
 
 ITEM_SCHEMA: dict[str, pl.DataType] = {
     "txn": pl.Utf8,  # "provider:provider_txn_id": the evidence id

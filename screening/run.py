@@ -33,7 +33,6 @@ from screening.findings import Finding
 from screening.rules import (
     ACTIVITY_SCHEMA,
     CARD_KINDS,
-    CASH_LIKE_MCCS,
     LONDON,
     SPEND_KINDS,
     ScreenInput,
@@ -93,7 +92,7 @@ def load_input(
     baseline_from = detect_from - dt.timedelta(days=baseline_days)
     # The spike baseline's weeks: cash, bank payments, loads and cash-like purchases only.
     older = load_selected_transactions(
-        conn, baseline_from, complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS
+        conn, baseline_from, complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, cash_like=True
     )
     activity = pl.DataFrame(schema=ACTIVITY_SCHEMA)
     if full_history:
@@ -107,7 +106,7 @@ def load_input(
         if full_from > complete_from:
             before = full_from - dt.timedelta(days=1)
             selected = load_selected_transactions(
-                conn, complete_from, before, kinds=HISTORY_KINDS_IN_FULL, purchase_mccs=CASH_LIKE_MCCS,
+                conn, complete_from, before, kinds=HISTORY_KINDS_IN_FULL, cash_like=True,
                 hour_kinds=CARD_KINDS, utc_hours=night_utc_hours(clients),
             )
             in_full = set(ref.client_events["client_id"].drop_nulls().to_list())
