@@ -547,6 +547,7 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
 
     from ledger.bulk import bulk_insert
     from ledger.guards import SQLITE_DDL
+    from ledger.runs import record_run
 
     day = first + dt.timedelta(days=k)
     with engine.begin() as conn:
@@ -572,21 +573,11 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
         now = dt.datetime.now(dt.UTC)
         summary.update(day=day.isoformat(), window_from=max(first, day - dt.timedelta(days=35)).isoformat(),
                        max_entry_id=max_nontakeon + offsets["entry"] * k, finished_at=now.isoformat())
-        conn.execute(
-            text(
-                "INSERT INTO runs (run_id, command, feed_date, started_at, finished_at, status, summary_json)"
-                " VALUES (:r, 'reconcile', :d, :s, :f, 'ok', :j)"
-            ),
-            {"r": f"reconcile-{day.isoformat()}", "d": day, "s": now, "f": now, "j": json.dumps(summary)},
-        )
+        record_run(conn, run_id=f"reconcile-{day.isoformat()}", command="reconcile", feed_date=day, started_at=now,
+                   finished_at=now, summary=summary)
         # And that night's screening run (screening.run.late_clients reads files written since it began).
-        conn.execute(
-            text(
-                "INSERT INTO runs (run_id, command, feed_date, started_at, finished_at, status, summary_json)"
-                " VALUES (:r, 'screen', :d, :s, :f, 'ok', '{}')"
-            ),
-            {"r": f"screen-{day.isoformat()}", "d": day, "s": now, "f": now},
-        )
+        record_run(conn, run_id=f"screen-{day.isoformat()}", command="screen", feed_date=day, started_at=now,
+                   finished_at=now, summary={})
         if engine.dialect.name == "sqlite":
             for ddl in SQLITE_DDL:
                 if any(f"TRIGGER {name} " in ddl for name in _SQLITE_ENTRY_GUARDS):

@@ -14,7 +14,7 @@ import polars as pl
 import yaml
 from sqlalchemy import Connection, bindparam, select, text
 
-from ledger.bulk import bulk_insert
+from ledger.bulk import bulk_insert, sql_datetime
 from ledger.sqlfilters import execute_where_in, filtered_query, rows_where_in
 from ledger.tables import REFERENCE_TABLES, ref_councils, transactions
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
@@ -173,10 +173,8 @@ def load_selected_transactions(
 
 def load_transactions_occurred_from(conn: Connection, date_from: dt.date, date_to: dt.date, occurred_from: dt.datetime) -> pl.DataFrame:
     """Transactions of [date_from, date_to] that happened at or after ``occurred_from`` (UTC)."""
-    at: object = occurred_from.astimezone(dt.UTC)
-    if conn.dialect.name == "sqlite":  # stored as ISO text without an offset
-        at = at.strftime("%Y-%m-%d %H:%M:%S.%f")  # type: ignore[union-attr]
     sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND occurred_at_utc >= :t"
+    at = sql_datetime(conn.dialect.name, occurred_from)
     return _frame(conn.execute(text(sql), {"a": date_from, "b": date_to, "t": at}).all(), TXN_SCHEMA)
 
 
@@ -192,19 +190,16 @@ def load_partner_transactions(conn: Connection, txns: pl.DataFrame, date_from: d
     Screening needs both halves (an authorisation closed later is not counted twice, and a clearing
     takes its authorisation's time), whichever of them the selection above happened to fetch."""
     rows: list = []
-    window = "london_date >= :a AND london_date <= :b"
-    named = txns.filter(pl.col("related_txn_id").is_not_null() & (pl.col("status") != "pending"))
-    for (provider,), group in named.group_by("provider"):
-        rows += rows_where_in(
-            conn, f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND {window} AND {{match}}",
-            "provider_txn_id", group["related_txn_id"].unique().to_list(), {"p": provider, "a": date_from, "b": date_to},
-        )
-    pending = txns.filter(pl.col("status") == "pending")
-    for (provider,), group in pending.group_by("provider"):
-        rows += rows_where_in(
-            conn, f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND {window} AND {{match}}",
-            "related_txn_id", group["provider_txn_id"].unique().to_list(), {"p": provider, "a": date_from, "b": date_to},
-        )
+    sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND london_date >= :a AND london_date <= :b AND {{match}}"
+    halves = (
+        # (rows whose partner is wanted, the id they know it by, the partner's column holding that id)
+        (txns.filter(pl.col("related_txn_id").is_not_null() & (pl.col("status") != "pending")), "related_txn_id", "provider_txn_id"),
+        (txns.filter(pl.col("status") == "pending"), "provider_txn_id", "related_txn_id"),
+    )
+    for known, id_column, partner_column in halves:
+        for (provider,), group in known.group_by("provider"):
+            ids = group[id_column].unique().to_list()
+            rows += rows_where_in(conn, sql, partner_column, ids, {"p": provider, "a": date_from, "b": date_to})
     return _frame(rows, TXN_SCHEMA)
 
 

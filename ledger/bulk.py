@@ -25,6 +25,16 @@ COPY_BYTES_PER_WRITE = 8 * 1024 * 1024
 SQLITE_CACHE_KIB = 256 * 1024
 
 
+SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite text form of a (naive UTC) datetime
+
+
+def sql_datetime(dialect: str, value: dt.datetime) -> dt.datetime | str:
+    """A UTC instant as a bound parameter comparing correctly with stored times: on SQLite the text
+    form ``bulk_insert`` writes (a raw ``text()`` bind would add an offset and compare as other text)."""
+    utc = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return utc.replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT) if dialect == "sqlite" else utc
+
+
 def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
     """Render datetimes as SQLAlchemy's SQLite text form (naive UTC) and dates as ISO text."""
     exprs = []
@@ -33,7 +43,7 @@ def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
             col = pl.col(name)
             if dtype.time_zone is not None:
                 col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-            exprs.append(col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f").alias(name))
+            exprs.append(col.dt.strftime(SQLITE_DATETIME_FORMAT.replace("%f", "%6f")).alias(name))
         elif dtype == pl.Date:
             exprs.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
     return df.with_columns(exprs) if exprs else df

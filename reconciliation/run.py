@@ -30,6 +30,7 @@ from sqlalchemy import Connection, bindparam, text
 from feeds import store
 from ledger.db import get_engine, take_ledger_lock
 from ledger.queries import card_balances
+from ledger.runs import record_run
 from ledger.sqlfilters import rows_where_in
 from reconciliation.balances import (
     BALANCE_TYPES,
@@ -496,15 +497,8 @@ def reconcile_day(
             "max_entry_id": conn.execute(text("SELECT coalesce(max(entry_id), 0) FROM journal_entries")).scalar_one(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         }
-        run_id = f"{RUN_COMMAND}-{day.isoformat()}"
-        conn.execute(text("DELETE FROM runs WHERE run_id = :r"), {"r": run_id})
-        conn.execute(
-            text(
-                "INSERT INTO runs (run_id, command, feed_date, started_at, finished_at, status, summary_json)"
-                " VALUES (:r, :c, :d, :s, :f, 'ok', :j)"
-            ),
-            {"r": run_id, "c": RUN_COMMAND, "d": day, "s": started_at, "f": dt.datetime.now(dt.UTC), "j": json.dumps(summary)},
-        )
+        record_run(conn, run_id=f"{RUN_COMMAND}-{day.isoformat()}", command=RUN_COMMAND, feed_date=day,
+                   started_at=started_at, summary=summary)
     return summary
 
 

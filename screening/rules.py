@@ -358,45 +358,40 @@ def build_input(
     )
 
 
+def _largest(clients: pl.DataFrame, param: str) -> float:
+    """The largest value of a screening parameter over the clients (the council default when none)."""
+    v = clients[param].max() if clients.height and param in clients.columns else None
+    return float(v) if v is not None else float(THRESHOLD_DEFAULTS[param])
+
+
 def lookback_days(clients: pl.DataFrame) -> tuple[int, int]:
     """(days of complete history, days of cash/payment history) the rules need before the first screened day."""
-    def mx(col: str, default: float) -> float:
-        if clients.height == 0:
-            return default
-        v = clients[col].max()
-        return float(v) if v is not None else default
-
     complete = int(
         max(
-            mx("dormant_days", THRESHOLD_DEFAULTS["dormant_days"]),
-            mx("new_payee_window_days", THRESHOLD_DEFAULTS["new_payee_window_days"]),
-            mx("unusual_hours_window_days", THRESHOLD_DEFAULTS["unusual_hours_window_days"]),
-            mx("drain_window_hours", THRESHOLD_DEFAULTS["drain_window_hours"]) / 24 + 1,
+            _largest(clients, "dormant_days"),
+            _largest(clients, "new_payee_window_days"),
+            _largest(clients, "unusual_hours_window_days"),
+            _largest(clients, "drain_window_hours") / 24 + 1,
         )
     ) + 7
-    baseline = int(mx("spike_baseline_weeks", THRESHOLD_DEFAULTS["spike_baseline_weeks"]) + 2) * 7
+    baseline = int(_largest(clients, "spike_baseline_weeks") + 2) * 7
     return complete, max(complete, baseline)
 
 
 def near_days(clients: pl.DataFrame) -> int:
-    """Days before the first screened day over which the rules need every item, not only the kinds
-    and clients ``history_selection`` names: a drain window (a load's spending within hours) or a
-    velocity window that starts before the first screened day, and a clearing whose authorisation
-    came a day or two earlier."""
-    def mx(col: str, default: float) -> float:
-        v = clients[col].max() if clients.height and col in clients.columns else None
-        return float(v) if v is not None else default
-
-    drain_days = -(-mx("drain_window_hours", THRESHOLD_DEFAULTS["drain_window_hours"]) // 24)
-    velocity_days = -(-mx("velocity_window_minutes", THRESHOLD_DEFAULTS["velocity_window_minutes"]) // 1440)
+    """Days before the first screened day over which the rules need every item, not only what
+    ``screening.run.load_input`` selects from older history: a drain window (a load's spending within
+    hours) or a velocity window that starts before the first screened day, and a clearing whose
+    authorisation came a day or two earlier."""
+    drain_days = -(-_largest(clients, "drain_window_hours") // 24)
+    velocity_days = -(-_largest(clients, "velocity_window_minutes") // 1440)
     return int(max(drain_days, velocity_days, 1)) + 1
 
 
 def velocity_window(clients: pl.DataFrame) -> dt.timedelta:
     """The longest velocity window of any client: how far before the first screened day a burst's
     first item can lie."""
-    v = clients["velocity_window_minutes"].max() if clients.height and "velocity_window_minutes" in clients.columns else None
-    return dt.timedelta(minutes=float(v if v is not None else THRESHOLD_DEFAULTS["velocity_window_minutes"]))
+    return dt.timedelta(minutes=_largest(clients, "velocity_window_minutes"))
 
 
 def night_utc_hours(clients: pl.DataFrame) -> set[int]:

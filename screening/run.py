@@ -8,7 +8,6 @@ the cash-spike baseline, only cash, bank payments and loads for ~14 weeks; nothi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -27,7 +26,9 @@ from feeds.store import (
     load_transactions_occurred_from,
     load_transactions_of_clients,
 )
+from ledger.bulk import sql_datetime, to_date
 from ledger.db import get_engine, take_ledger_lock
+from ledger.runs import record_run
 from screening.cases import record_findings
 from screening.findings import Finding
 from screening.rules import (
@@ -160,14 +161,10 @@ def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date 
     ).one_or_none()
     if prev is None or prev[1] is None:
         return None
-    prev_day = prev[1] if isinstance(prev[1], dt.date) else dt.date.fromisoformat(str(prev[1])[:10])
-    if prev_day < date_from - dt.timedelta(days=1):
+    if to_date(prev[1]) < date_from - dt.timedelta(days=1):
         return None
-    since = prev[0] if isinstance(prev[0], dt.datetime) else dt.datetime.fromisoformat(str(prev[0]))
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
-    if conn.dialect.name == "sqlite":  # stored_at is ISO text without an offset there
-        since = since.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # type: ignore[assignment]
+    started = prev[0] if isinstance(prev[0], dt.datetime) else dt.datetime.fromisoformat(str(prev[0]))  # SQLite: text
+    since = sql_datetime(conn.dialect.name, started)
     rows = conn.execute(
         text(
             "SELECT DISTINCT t.client_id FROM transactions t"
@@ -242,21 +239,16 @@ def screen_days(
     }
     if dry_run:
         summary["would_raise"] = [_finding_json(f) for f in findings]
-    else:
-        with engine.begin() as conn:
-            summary["recorded"] = record_findings(conn, findings, date_to)
-    summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
-    if not dry_run:
-        with engine.begin() as conn:  # the next night's late_clients reads files loaded since this run began
-            conn.execute(
-                text(
-                    "INSERT INTO runs (run_id, command, feed_date, started_at, finished_at, status, summary_json)"
-                    " VALUES (:r, :c, :d, :s, :f, 'ok', :j)"
-                ),
-                {"r": uuid.uuid4().hex, "c": RUN_COMMAND, "d": date_to, "s": started, "f": dt.datetime.now(dt.UTC),
-                 "j": json.dumps({k: summary[k] for k in ("from", "to", "rescreened_from", "rescreened_clients", "items_read",
-                                                           "findings_total", "seconds")})},
-            )
+        summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
+        return summary
+    with engine.begin() as conn:
+        summary["recorded"] = record_findings(conn, findings, date_to)
+        summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
+        # With the findings, in one transaction: the next night's late_clients counts what was stored
+        # since this run began.
+        record_run(conn, run_id=uuid.uuid4().hex, command=RUN_COMMAND, feed_date=date_to, started_at=started,
+                   summary={k: summary[k] for k in ("from", "to", "rescreened_from", "rescreened_clients", "items_read",
+                                                   "findings_total", "seconds")})
     return summary
 
 
