@@ -149,8 +149,16 @@ def run_nightly(url: str, folder: Path, day: dt.date, validation_root: Path | No
     startup_s = time.perf_counter() - import_start
     with get_engine(url).connect() as conn:
         postings_before = conn.execute(text("SELECT count(*) FROM postings")).scalar_one()
+    profile_dir = os.environ.get("CARELEDGER_BENCH_PROFILE")  # a folder: write each night's pyinstrument profile there
+    profiler = None
+    if profile_dir:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
     with PeakMemory() as mem:
         start = time.perf_counter()
+        if profiler:
+            profiler.start()
         with timer.patched():
             summary = ingest_drop(url, folder, validation_root=validation_root)
         ingest_s = time.perf_counter() - start
@@ -171,6 +179,11 @@ def run_nightly(url: str, folder: Path, day: dt.date, validation_root: Path | No
         except ImportError:
             timer.seconds["reconcile"] = float("nan")
         total_s = time.perf_counter() - start
+    if profiler:
+        profiler.stop()
+        out = Path(profile_dir) / f"night-{day.isoformat()}-{dt.datetime.now():%H%M%S}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
     with get_engine(url).connect() as conn:
         postings = conn.execute(text("SELECT count(*) FROM postings")).scalar_one() - postings_before
     stages = dict(timer.seconds)
