@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.bulk import bulk_insert, sql_datetime
 from ledger.sqlfilters import execute_where_in, filtered_query, rows_where_in
-from ledger.tables import REFERENCE_TABLES, ref_councils, transactions
+from ledger.tables import REFERENCE_TABLES, ref_councils, transactions, utc_hour_sql
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA
 from schemas.council_policy import parse_councils
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
@@ -115,21 +115,15 @@ TXN_SCHEMA: dict[str, pl.DataType] = {**CANONICAL_SCHEMA, "hold_open": pl.Boolea
 _TXN_COLUMNS = ", ".join(TXN_SCHEMA)
 
 
-def _utc_hour_sql(dialect: str) -> str:
-    """The UTC hour of ``occurred_at_utc`` as an integer (SQLite keeps it as ISO text)."""
-    if dialect == "sqlite":
-        return "CAST(substr(occurred_at_utc, 12, 2) AS INTEGER)"
-    return "CAST(EXTRACT(HOUR FROM occurred_at_utc AT TIME ZONE 'UTC') AS INTEGER)"
-
-
 def selected_transactions_sql(dialect: str, *, kinds: bool, cash_like: bool, hours: bool) -> list[str]:
     """The statements ``load_selected_transactions`` runs (also shown with their plans in
     docs/performance.md): :a..:b and the IN-lists :kinds, :hkinds/:hours for the parts asked for.
 
     One statement per part, each on its own index: kinds by ``ix_transactions_kind_date``, cash-like
     purchases by the partial ``ix_transactions_cash_like_date`` (SQLite is told to: on its own it
-    walks every card purchase of the window by the kind index), and the night-hours part, which can
-    only filter the window's card use. An OR of the parts would scan the whole window."""
+    walks every card purchase of the window by the kind index), and the night-hours part by the
+    expression index ``ix_transactions_utc_hour`` (migration 0008; SQLite told to, as it otherwise
+    prefers the date index). An OR of the parts would scan the whole window."""
     cols = f"SELECT {_TXN_COLUMNS} FROM transactions"
     window = " WHERE london_date >= :a AND london_date <= :b AND "
     out = []
@@ -139,7 +133,8 @@ def selected_transactions_sql(dialect: str, *, kinds: bool, cash_like: bool, hou
         hint = " INDEXED BY ix_transactions_cash_like_date" if dialect == "sqlite" else ""
         out.append(cols + hint + window + CASH_LIKE_PURCHASE_SQL)
     if hours:
-        out.append(cols + window + f"kind IN :hkinds AND {_utc_hour_sql(dialect)} IN :hours")
+        hint = " INDEXED BY ix_transactions_utc_hour" if dialect == "sqlite" else ""
+        out.append(cols + hint + window + f"{utc_hour_sql(dialect)} IN :hours AND kind IN :hkinds")
     return out
 
 

@@ -11,6 +11,7 @@ executemany); an ORM object per row would be the slow path the brief forbids.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     text,
 )
 
@@ -214,6 +216,29 @@ Index(
 )
 Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
+
+
+def utc_hour_sql(dialect: str) -> str:
+    """The UTC hour of ``transactions.occurred_at_utc`` as an integer (SQLite keeps it as ISO text).
+    Queries must write it exactly so for the database to use ``ix_transactions_utc_hour``."""
+    if dialect == "sqlite":
+        return "CAST(substr(occurred_at_utc, 12, 2) AS INTEGER)"
+    return "CAST(EXTRACT(HOUR FROM occurred_at_utc AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+UTC_HOUR_INDEX = "ix_transactions_utc_hour"
+
+
+def utc_hour_index_ddl(dialect: str) -> str:
+    """Items by UTC hour, kind and day: screening's night-time card use over its 42-day window reads
+    only the night's hours instead of filtering every item of the window (the read grew with the
+    window: 0.5 s of a 60-day night on PostgreSQL). An expression index, so declared as DDL: SQLite
+    and PostgreSQL spell the hour differently (``utc_hour_sql``)."""
+    return f"CREATE INDEX IF NOT EXISTS {UTC_HOUR_INDEX} ON transactions (({utc_hour_sql(dialect)}), kind, london_date)"
+
+
+for _dialect in ("sqlite", "postgresql"):
+    event.listen(transactions, "after_create", DDL(utc_hour_index_ddl(_dialect)).execute_if(dialect=_dialect))
 
 quarantine = Table(
     "quarantine",

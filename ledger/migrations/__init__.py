@@ -16,3 +16,16 @@ def add_columns_if_missing(op, table: str, columns: tuple[sa.Column, ...]) -> No
     for column in columns:
         if column.name not in present:
             op.add_column(table, column)
+
+
+def index_names(op, table: str) -> set[str]:
+    """The names of ``table``'s indexes, read from the catalogue.
+
+    Why not ``sa.inspect().get_indexes``: it skips expression indexes (``ix_transactions_utc_hour``)
+    with a warning; the catalogue lists every index."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE tablename = :t AND schemaname = current_schema()"
+    return {r[0] for r in bind.execute(sa.text(sql), {"t": table})}

@@ -15,7 +15,7 @@ baseline (0001) creates tables from the current declarations, so the upgrade add
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.migrations import add_columns_if_missing
+from ledger.migrations import add_columns_if_missing, index_names
 
 revision = "0006"
 down_revision = "0005"
@@ -30,7 +30,7 @@ NEW_COLUMNS = (
 
 def upgrade() -> None:
     add_columns_if_missing(op, "transactions", NEW_COLUMNS)
-    if "ix_transactions_kind_date" not in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes("transactions")}:
+    if "ix_transactions_kind_date" not in index_names(op, "transactions"):
         op.create_index("ix_transactions_kind_date", "transactions", ["kind", "london_date"])
 
 

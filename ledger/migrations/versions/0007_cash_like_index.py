@@ -14,6 +14,7 @@ costs the nightly write almost nothing.
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import index_names
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 
 revision = "0007"
@@ -25,7 +26,7 @@ NAME = "ix_transactions_cash_like_date"
 
 
 def upgrade() -> None:
-    if NAME in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes("transactions")}:
+    if NAME in index_names(op, "transactions"):
         return
     op.create_index(NAME, "transactions", ["london_date"], sqlite_where=sa.text(CASH_LIKE_PURCHASE_SQL),
                     postgresql_where=sa.text(CASH_LIKE_PURCHASE_SQL))
