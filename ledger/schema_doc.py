@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.schema_registry import TABLE_MODULES, load_all_tables
+from ledger.tables import DDL_INDEXES
 
 HEADER = """# Database schema
 
@@ -41,7 +42,7 @@ def render() -> str:
             out.append(
                 f"| `{col.name}` | {col.type} | {'yes' if col.nullable else 'no'} | {key} | {col.comment or ''} |"
             )
-        idx = sorted(i.name for i in table.indexes if i.name)
+        idx = sorted([i.name for i in table.indexes if i.name] + list(DDL_INDEXES.get(table.name, ())))
         if idx:
             out.append(f"\nIndexes: {', '.join(f'`{i}`' for i in idx)}")
     return "\n".join(out) + "\n"

@@ -227,6 +227,7 @@ def utc_hour_sql(dialect: str) -> str:
 
 
 UTC_HOUR_INDEX = "ix_transactions_utc_hour"
+DDL_INDEXES: dict[str, tuple[str, ...]] = {"transactions": (UTC_HOUR_INDEX,)}  # indexes declared as DDL (docs/schema.md lists them)
 
 
 def utc_hour_index_ddl(dialect: str) -> str:
