@@ -521,6 +521,11 @@ def build_history(url: str, first: dt.date, last: dt.date, gen) -> dict:
                 print(f"  history: {first + dt.timedelta(days=k)} copied ({k}/{days})", flush=True)
     finally:
         ledger.bulk.ANALYZE_AFTER_ROWS = saved_analyze
+    # The per-client day summary each real night's ingest keeps (feeds.store.refresh_client_days).
+    from feeds.store import rebuild_client_days
+
+    with engine.begin() as conn:
+        rebuild_client_days(conn, first + dt.timedelta(days=1), last)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))

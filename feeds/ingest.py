@@ -139,10 +139,11 @@ def _quarantine(conn: Connection, rows: pl.DataFrame, run_id: str, sha: str) -> 
 
 
 def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.DataFrame:
-    """Stored rows for these provider ids: status, payload hash and hold history."""
+    """Stored rows for these provider ids: status, payload hash, hold history, and the client and day
+    (a rewritten row's old version leaves its day in ``client_days`` to be recomputed)."""
     rows = rows_where_in(
         conn,
-        "SELECT provider_txn_id, status, payload_hash, held_amount_pence, hold_closed_on FROM transactions"
+        "SELECT provider_txn_id, status, payload_hash, held_amount_pence, hold_closed_on, client_id, london_date FROM transactions"
         " WHERE provider = :p AND {match}",
         "provider_txn_id", ids, {"p": provider},
     )
@@ -151,7 +152,7 @@ def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.
 
 STORED_SCHEMA: dict[str, pl.DataType] = {
     "provider_txn_id": pl.Utf8, "stored_status": pl.Utf8, "stored_hash": pl.Utf8,
-    "stored_held_pence": pl.Int64, "stored_closed_on": pl.Date,
+    "stored_held_pence": pl.Int64, "stored_closed_on": pl.Date, "stored_client_id": pl.Utf8, "stored_day": pl.Date,
 }
 
 
@@ -341,6 +342,11 @@ def store_and_post(
             ),
         )
     counts["pending"] = to_write.filter(pl.col("status") == "pending").height
+    # Client-days whose items changed: each written row's, and its replaced version's.
+    touched = [
+        to_write.select("client_id", "london_date"),
+        to_write.filter(~is_new).select(pl.col("stored_client_id").alias("client_id"), pl.col("stored_day").alias("london_date")),
+    ]
 
     # Holds closed by a later event that names them (B: clearing, release, reversal).
     closers = txns.filter(pl.col("status").is_in(HOLD_CLOSING_STATUSES) & pl.col("related_txn_id").is_not_null())
@@ -350,10 +356,14 @@ def store_and_post(
             "UPDATE transactions SET hold_open = :f, hold_closed_on = :closed"
             " WHERE provider = :p AND {match} AND hold_open"
         )
+        held = "SELECT client_id, london_date FROM transactions WHERE provider = :p AND {match} AND hold_open"
         closers = closers.with_columns(pl.coalesce("posted_date", "london_date").alias("_closed_on"))
         for (p, closed_on), group in closers.group_by("provider", "_closed_on", maintain_order=True):
             ids = group["related_txn_id"].unique().to_list()
+            closed = rows_where_in(conn, held, "provider_txn_id", ids, {"p": p})
+            touched.append(store._frame(closed, {"client_id": pl.Utf8, "london_date": pl.Date}))
             execute_where_in(conn, close, "provider_txn_id", ids, {"f": False, "closed": closed_on, "p": p})
+    store.refresh_client_days(conn, pl.concat(touched, how="vertical_relaxed"))
 
     # Rows posted now that were not written above (stored earlier, final and unchanged): link them.
     _link_stored(conn, links, to_write)

@@ -218,6 +218,25 @@ Index("ix_transactions_account", transactions.c.provider, transactions.c.account
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
 
 
+client_days = Table(
+    "client_days",
+    metadata,
+    Column("london_date", Date, primary_key=True),
+    Column("client_id", String(100), primary_key=True),
+    Column("live_items", Integer, nullable=False, comment="the client's settled or pending items of the day"),
+    Column(
+        "last_spend_day",
+        Date,
+        comment="latest day money was spent by the day's items: a settled spend's posting day (else its day), or the "
+        "day of an open authorisation; null if none spent",
+    ),
+    comment=(
+        "Derived, not history: one row per client per day with live items, kept by feeds.ingest.store_and_post in the "
+        "same transaction as the items (feeds.store.refresh_client_days). Screening reads a client's first day seen and "
+        "last spending day over its 42-day window from here (feeds.store.client_activity) instead of every item."
+    ),
+)
+
 def utc_hour_sql(dialect: str) -> str:
     """The UTC hour of ``transactions.occurred_at_utc`` as an integer (SQLite keeps it as ISO text).
     Queries must write it exactly so for the database to use ``ix_transactions_utc_hour``."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from schemas.canonical import SPEND_KINDS as CANONICAL_SPEND_KINDS
 from schemas.council_policy import THRESHOLD_DEFAULTS, CouncilPolicy
 from schemas.mcc import CASH_LIKE_MCCS, GROUPS
 from schemas.money import pounds
@@ -83,7 +84,7 @@ NUMERIC_PARAMS: tuple[str, ...] = tuple(p for ps in PARAMS_BY_RULE.values() for 
 FLOAT_PARAMS: frozenset[str] = frozenset({"drain_share", "spike_mad_multiplier"})
 
 CARD_KINDS: tuple[str, ...] = ("card_purchase", "cash")  # card-present or card-not-present use of the card
-SPEND_KINDS: tuple[str, ...] = ("card_purchase", "cash", "payment_to_payee")
+SPEND_KINDS: tuple[str, ...] = tuple(sorted(CANONICAL_SPEND_KINDS))  # one definition (table client_days uses it)
 HOME_COUNTRIES: tuple[str, ...] = ("GBR", "GB", "UK")
 # MCC groups that are cash in all but name: counted with cash by cash_spike.
 

@@ -35,7 +35,6 @@ from screening.rules import (
     ACTIVITY_SCHEMA,
     CARD_KINDS,
     LONDON,
-    SPEND_KINDS,
     ScreenInput,
     client_overrides,
     client_params,
@@ -128,7 +127,7 @@ def load_input(
                 )
             partners = load_partner_transactions(conn, pl.concat([selected, *parts[1:]], how="vertical_relaxed"), complete_from, date_to)
             parts += [selected, partners]
-            activity = client_activity(conn, complete_from, before, SPEND_KINDS)
+            activity = client_activity(conn, complete_from, before)
         txns = pl.concat(parts, how="vertical_relaxed").unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
     return ScreenInput(
         items=prepare_items(txns),

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from feeds.store import save_reference
+from feeds.store import rebuild_client_days, save_reference
 from ledger.bulk import bulk_insert
 from ledger.db import get_engine
 from screening.cases import CaseError, change_case, list_cases, record_findings, show_case, suppress
@@ -126,6 +126,7 @@ def _seed_transactions(conn, rows: list[dict]) -> None:
         pl.lit(None, dtype=pl.Int64).alias("entry_id"),
     )
     bulk_insert(conn, "transactions", df)
+    rebuild_client_days(conn)  # what ingest keeps in step with the items
 
 
 def test_screen_days_twice_adds_no_new_alerts(db_url):
