@@ -276,7 +276,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
 
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity)."""
-    from feeds.store import client_activity_sql, selected_transactions_sql
+    from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
     from ledger.queries import card_balance_queries
     from reconciliation.funding import FUNDING_POSTINGS_SQL
     from screening.rules import CARD_KINDS, SPEND_KINDS, night_utc_hours
@@ -314,7 +314,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
             {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
         "screening: per-client first seen and last spend (feeds.store.client_activity)": (
-            literal(client_activity_sql(dialect), lists),
+            literal(CLIENT_ACTIVITY_SQL, lists),
             {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
         "reconciliation: provider balances of the day (feeds.store.load_provider_balances)": (

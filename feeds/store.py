@@ -209,6 +209,7 @@ CLIENT_DAYS_SQL = (
     " FROM transactions WHERE client_id IS NOT NULL AND status IN ('settled', 'pending') AND {where}"
     " GROUP BY london_date, client_id"
 )
+_CLIENT_DAYS_INSERT = "INSERT INTO client_days (london_date, client_id, live_items, last_spend_day) " + CLIENT_DAYS_SQL
 CLIENT_ACTIVITY_SQL = (
     "SELECT client_id, min(london_date), max(last_spend_day) FROM client_days"
     " WHERE london_date >= :a AND london_date <= :b GROUP BY client_id"
@@ -229,9 +230,7 @@ def refresh_client_days(conn: Connection, touched: pl.DataFrame) -> int:
         clients = sorted(group["client_id"].to_list())
         params = {"d": day}
         execute_where_in(conn, "DELETE FROM client_days WHERE london_date = :d AND {match}", "client_id", clients, params)
-        insert = "INSERT INTO client_days (london_date, client_id, live_items, last_spend_day) " + CLIENT_DAYS_SQL.format(
-            where="london_date = :d AND {match}"
-        )
+        insert = _CLIENT_DAYS_INSERT.format(where="london_date = :d AND {match}")
         written += execute_where_in(conn, insert, "client_id", clients, params)
     return written
 
@@ -245,12 +244,7 @@ def rebuild_client_days(conn: Connection, date_from: dt.date | None = None, date
     if date_to is not None:
         where, params = where + " AND london_date <= :b", {**params, "b": date_to}
     conn.execute(text(f"DELETE FROM client_days WHERE {where}"), params)
-    insert = "INSERT INTO client_days (london_date, client_id, live_items, last_spend_day) " + CLIENT_DAYS_SQL.format(where=where)
-    return conn.execute(text(insert), params).rowcount
-
-
-def client_activity_sql(dialect: str) -> str:  # noqa: ARG001 - one statement for both databases now
-    return CLIENT_ACTIVITY_SQL
+    return conn.execute(text(_CLIENT_DAYS_INSERT.format(where=where)), params).rowcount
 
 
 def client_activity(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
