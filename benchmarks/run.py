@@ -270,17 +270,19 @@ def run_orm(url: str, folder: Path, rows: int = ORM_ROWS) -> dict:
 
 
 def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int = 1, last_posting_id: int = 2,
-                 dialect: str = "postgresql") -> dict[str, tuple[str, dict]]:
+                 dialect: str = "postgresql", screened_since: dt.datetime | None = None) -> dict[str, tuple[str, dict]]:
     """The statements screening and reconciliation run each night that touch history-sized tables, with the
     parameters of the night ``day`` (the SQL as the code issues it; IN-lists shown with one value).
 
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
-    ids the card-balance read ranges over (the real values, so the planner sees the real selectivity)."""
+    ids the card-balance read ranges over (the real values, so the planner sees the real selectivity);
+    ``screened_since``: when the last screening run began (late arrivals are items written since)."""
     from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
+    from ledger.bulk import sql_datetime
     from ledger.queries import card_balance_queries
     from reconciliation.funding import FUNDING_POSTINGS_SQL
     from screening.rules import CARD_KINDS, SPEND_KINDS, night_utc_hours
-    from screening.run import HISTORY_KINDS_IN_FULL
+    from screening.run import HISTORY_KINDS_IN_FULL, LATE_CLIENTS_SQL
 
     def listed(values) -> str:
         return "(" + ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values) + ")"
@@ -316,6 +318,11 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
         "screening: per-client first seen and last spend (feeds.store.client_activity)": (
             literal(CLIENT_ACTIVITY_SQL, lists),
             {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
+        ),
+        "screening: clients with late arrivals (screening.run.late_clients)": (
+            LATE_CLIENTS_SQL,
+            {"a": d0, "b": day, "z": day,
+             "since": sql_datetime(dialect, screened_since or dt.datetime.combine(day, dt.time(), dt.UTC))},
         ),
         "reconciliation: provider balances of the day (feeds.store.load_provider_balances)": (
             "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
@@ -372,7 +379,12 @@ def query_plans(url: str, day: dt.date) -> dict[str, str]:
             text("SELECT coalesce(max(through_posting_id), 1) FROM card_balance_checkpoints WHERE as_of_date < :d"), {"d": day}
         ).scalar_one()
         last_posting = conn.execute(text("SELECT coalesce(max(posting_id), 2) FROM postings")).scalar_one()
-        queries = plan_queries(day, int(last_entry), int(through), int(last_posting), engine.dialect.name)
+        screened = conn.execute(
+            text("SELECT max(started_at) FROM runs WHERE command = 'screen' AND feed_date < :d"), {"d": day}
+        ).scalar()
+        if screened is not None and not isinstance(screened, dt.datetime):
+            screened = dt.datetime.fromisoformat(str(screened))  # SQLite: text
+        queries = plan_queries(day, int(last_entry), int(through), int(last_posting), engine.dialect.name, screened)
         for name, (sql, params) in queries.items():
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             rows = conn.execute(text(prefix + sql), params).all()

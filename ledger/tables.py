@@ -216,6 +216,9 @@ Index(
 )
 Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
+# Items written since a moment (screening.run.late_clients: what arrived since the last screening run
+# began), without filtering every item of the late-arrival window (migration 0010).
+Index("ix_transactions_stored_at", transactions.c.stored_at)
 
 
 client_days = Table(

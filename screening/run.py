@@ -147,6 +147,19 @@ def _day_start_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), ZoneInfo(LONDON)).astimezone(dt.UTC)
 
 
+# Clients with items on [:a, :z] written since :since that fall before :b or complete an authorisation
+# from [:a, :b). The items written since :since come by ``ix_transactions_stored_at`` (the benchmark
+# shows the plan: docs/performance.md).
+LATE_CLIENTS_SQL = (
+    "SELECT DISTINCT t.client_id FROM transactions t"
+    " WHERE t.london_date >= :a AND t.london_date <= :z AND t.client_id IS NOT NULL"
+    " AND (t.stored_at IS NULL OR t.stored_at >= :since)"
+    " AND (t.london_date < :b OR (t.related_txn_id IS NOT NULL AND EXISTS ("
+    "   SELECT 1 FROM transactions p WHERE p.provider = t.provider AND p.provider_txn_id = t.related_txn_id"
+    "   AND p.london_date >= :a AND p.london_date < :b)))"
+)
+
+
 def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date | None = None) -> list[str] | None:
     """Clients with items written since the last screening run began (``transactions.stored_at``) that
     fall on [late_from, date_from), or that complete an authorisation from those days: only theirs can
@@ -165,15 +178,7 @@ def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date 
     started = prev[0] if isinstance(prev[0], dt.datetime) else dt.datetime.fromisoformat(str(prev[0]))  # SQLite: text
     since = sql_datetime(conn.dialect.name, started)
     rows = conn.execute(
-        text(
-            "SELECT DISTINCT t.client_id FROM transactions t"
-            " WHERE t.london_date >= :a AND t.london_date <= :z AND t.client_id IS NOT NULL"
-            " AND (t.stored_at IS NULL OR t.stored_at >= :since)"
-            " AND (t.london_date < :b OR (t.related_txn_id IS NOT NULL AND EXISTS ("
-            "   SELECT 1 FROM transactions p WHERE p.provider = t.provider AND p.provider_txn_id = t.related_txn_id"
-            "   AND p.london_date >= :a AND p.london_date < :b)))"
-        ),
-        {"a": late_from, "b": date_from, "z": date_to or date_from, "since": since},
+        text(LATE_CLIENTS_SQL), {"a": late_from, "b": date_from, "z": date_to or date_from, "since": since}
     ).all()
     return sorted({r[0] for r in rows})
 
