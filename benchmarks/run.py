@@ -854,6 +854,23 @@ night's profile):
   day 1 is filling the windows (screening's near and late days, the 35-day load window) and, on
   SQLite, the commit and the ledger B-trees (ingest other 2.0 -> 3.4 s, post 4.2 -> 4.9 s).
 
+Stop 17 (2026-12-04):
+
+- **Late arrivals** (`screening.run.late_clients`) filtered every item of the three late days for
+  those written since the last screening run: now `ix_transactions_stored_at` (migration 0010). Screen
+  stage of a 60-day PostgreSQL night 2.58 -> 2.39 s. Growth ratio PostgreSQL 1.22 -> 1.18 (day 1 11.4
+  and 12.0 s, day 60 13.4 s), SQLite 1.44 -> 1.36 (day 1 10.4 and 11.3 s, day 60 14.1 s; what grows on
+  SQLite is ingest other 1.9 -> 3.5 s, the commit into larger B-trees, and screening 0.7 -> 2.2 s).
+- **1,000,000 re-run** with the stop-14 to stop-17 changes: PostgreSQL 184.1 -> 138.3 s, post 105.5 ->
+  78.0 s, 20,856 -> 28,193 postings/s, 31.6x the floor (4.4 s), peak 3,816 MB; SQLite 179.3 -> 155.8 s,
+  19,404 -> 21,999 postings/s, peak 3,471 MB.
+- **Where the post stage goes** (`benchmarks/profile_post.py`, PostgreSQL, 200,000 items, validation
+  off): 24.5 s wall, of it 9.4 s Python CPU. COPY into `postings` and `journal_entries` 8.8 s (of it
+  3.2 s the server finishing the COPY: index inserts and the set-based balance check), COPY into
+  `transactions` (9 indexes) 4.1 s, the commit 1.5 s (the deferred foreign key from each posting to its
+  entry, checked row by row). The 100,000 postings/s and 2x floor targets would need the ledger's
+  indexes and guards gone from the write path; they are not met.
+
 - **Great Expectations** is about a quarter of the night: importing it takes about 6 s per process
   (now reported as startup, apart from the night), validating 200,000 canonical rows 5-6 s, the
   council extract 2 s, Data Docs 1.5 s.

@@ -29,3 +29,10 @@ def index_names(op, table: str) -> set[str]:
     else:
         sql = "SELECT indexname FROM pg_indexes WHERE tablename = :t AND schemaname = current_schema()"
     return {r[0] for r in bind.execute(sa.text(sql), {"t": table})}
+
+
+def create_index_if_missing(op, name: str, table: str, columns: list[str], **kw) -> None:
+    """Create index ``name`` on ``table`` unless it is there already (the baseline creates every index
+    declared in ``ledger.tables`` on a new database; an older one gets it from its migration)."""
+    if name not in index_names(op, table):
+        op.create_index(name, table, columns, **kw)

@@ -15,7 +15,7 @@ baseline (0001) creates tables from the current declarations, so the upgrade add
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.migrations import add_columns_if_missing, index_names
+from ledger.migrations import add_columns_if_missing, create_index_if_missing
 
 revision = "0006"
 down_revision = "0005"
@@ -30,8 +30,7 @@ NEW_COLUMNS = (
 
 def upgrade() -> None:
     add_columns_if_missing(op, "transactions", NEW_COLUMNS)
-    if "ix_transactions_kind_date" not in index_names(op, "transactions"):
-        op.create_index("ix_transactions_kind_date", "transactions", ["kind", "london_date"])
+    create_index_if_missing(op, "ix_transactions_kind_date", "transactions", ["kind", "london_date"])
 
 
 def downgrade() -> None:

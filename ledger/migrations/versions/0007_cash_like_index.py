@@ -14,7 +14,7 @@ costs the nightly write almost nothing.
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.migrations import index_names
+from ledger.migrations import create_index_if_missing
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 
 revision = "0007"
@@ -26,10 +26,8 @@ NAME = "ix_transactions_cash_like_date"
 
 
 def upgrade() -> None:
-    if NAME in index_names(op, "transactions"):
-        return
-    op.create_index(NAME, "transactions", ["london_date"], sqlite_where=sa.text(CASH_LIKE_PURCHASE_SQL),
-                    postgresql_where=sa.text(CASH_LIKE_PURCHASE_SQL))
+    create_index_if_missing(op, NAME, "transactions", ["london_date"], sqlite_where=sa.text(CASH_LIKE_PURCHASE_SQL),
+                            postgresql_where=sa.text(CASH_LIKE_PURCHASE_SQL))
 
 
 def downgrade() -> None:

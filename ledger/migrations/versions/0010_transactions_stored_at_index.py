@@ -12,7 +12,7 @@ with the window); with it the database reads only the items written since then.
 
 from alembic import op
 
-from ledger.migrations import index_names
+from ledger.migrations import create_index_if_missing
 
 revision = "0010"
 down_revision = "0009"
@@ -23,9 +23,7 @@ NAME = "ix_transactions_stored_at"
 
 
 def upgrade() -> None:
-    if NAME in index_names(op, "transactions"):
-        return
-    op.create_index(NAME, "transactions", ["stored_at"])
+    create_index_if_missing(op, NAME, "transactions", ["stored_at"])
 
 
 def downgrade() -> None:
