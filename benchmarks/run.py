@@ -370,6 +370,7 @@ def query_plans(url: str, day: dt.date) -> dict[str, str]:
     from sqlalchemy import text
 
     from ledger.db import get_engine
+    from screening.run import last_screening_run
 
     plans = {}
     engine = get_engine(url)
@@ -379,12 +380,9 @@ def query_plans(url: str, day: dt.date) -> dict[str, str]:
             text("SELECT coalesce(max(through_posting_id), 1) FROM card_balance_checkpoints WHERE as_of_date < :d"), {"d": day}
         ).scalar_one()
         last_posting = conn.execute(text("SELECT coalesce(max(posting_id), 2) FROM postings")).scalar_one()
-        screened = conn.execute(
-            text("SELECT max(started_at) FROM runs WHERE command = 'screen' AND feed_date < :d"), {"d": day}
-        ).scalar()
-        if screened is not None and not isinstance(screened, dt.datetime):
-            screened = dt.datetime.fromisoformat(str(screened))  # SQLite: text
-        queries = plan_queries(day, int(last_entry), int(through), int(last_posting), engine.dialect.name, screened)
+        screened = last_screening_run(conn, before=day)  # the run before the night: what the night read since
+        queries = plan_queries(day, int(last_entry), int(through), int(last_posting), engine.dialect.name,
+                               screened[0] if screened else None)
         for name, (sql, params) in queries.items():
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             rows = conn.execute(text(prefix + sql), params).all()

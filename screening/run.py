@@ -154,17 +154,29 @@ def late_clients_sql(dialect: str) -> str:
     takes the day index and filters every item of the late days, while the items written since the
     last run are never more than those days' (a missed night re-screens everybody and skips this)."""
     indexed = " INDEXED BY ix_transactions_stored_at" if dialect == "sqlite" else ""
-    return LATE_CLIENTS_SQL.replace("FROM transactions t WHERE", f"FROM transactions t{indexed} WHERE", 1)
+    return (
+        f"SELECT DISTINCT t.client_id FROM transactions t{indexed}"
+        " WHERE t.london_date >= :a AND t.london_date <= :z AND t.client_id IS NOT NULL"
+        " AND (t.stored_at IS NULL OR t.stored_at >= :since)"
+        " AND (t.london_date < :b OR (t.related_txn_id IS NOT NULL AND EXISTS ("
+        "   SELECT 1 FROM transactions p WHERE p.provider = t.provider AND p.provider_txn_id = t.related_txn_id"
+        "   AND p.london_date >= :a AND p.london_date < :b)))"
+    )
 
 
-LATE_CLIENTS_SQL = (
-    "SELECT DISTINCT t.client_id FROM transactions t"
-    " WHERE t.london_date >= :a AND t.london_date <= :z AND t.client_id IS NOT NULL"
-    " AND (t.stored_at IS NULL OR t.stored_at >= :since)"
-    " AND (t.london_date < :b OR (t.related_txn_id IS NOT NULL AND EXISTS ("
-    "   SELECT 1 FROM transactions p WHERE p.provider = t.provider AND p.provider_txn_id = t.related_txn_id"
-    "   AND p.london_date >= :a AND p.london_date < :b)))"
-)
+def last_screening_run(conn, before: dt.date | None = None) -> tuple[dt.datetime, dt.date | None] | None:
+    """When the last recorded screening run began and the night it screened (``None``: no run yet);
+    with ``before``, the last run of a night before that day."""
+    sql = "SELECT started_at, feed_date FROM runs WHERE command = :c"
+    params: dict[str, Any] = {"c": RUN_COMMAND}
+    if before is not None:
+        sql += " AND feed_date < :d"
+        params["d"] = before
+    row = conn.execute(text(sql + " ORDER BY started_at DESC LIMIT 1"), params).one_or_none()
+    if row is None:
+        return None
+    started = row[0] if isinstance(row[0], dt.datetime) else dt.datetime.fromisoformat(str(row[0]))  # SQLite: text
+    return started, None if row[1] is None else to_date(row[1])
 
 
 def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date | None = None) -> list[str] | None:
@@ -175,14 +187,12 @@ def late_clients(conn, late_from: dt.date, date_from: dt.date, date_to: dt.date 
     nothing of those days was screened)."""
     if late_from >= date_from:
         return []
-    prev = conn.execute(
-        text("SELECT started_at, feed_date FROM runs WHERE command = :c ORDER BY started_at DESC LIMIT 1"), {"c": RUN_COMMAND}
-    ).one_or_none()
+    prev = last_screening_run(conn)
     if prev is None or prev[1] is None:
         return None
-    if to_date(prev[1]) < date_from - dt.timedelta(days=1):
+    started, night = prev
+    if night < date_from - dt.timedelta(days=1):
         return None
-    started = prev[0] if isinstance(prev[0], dt.datetime) else dt.datetime.fromisoformat(str(prev[0]))  # SQLite: text
     since = sql_datetime(conn.dialect.name, started)
     rows = conn.execute(
         text(late_clients_sql(conn.dialect.name)), {"a": late_from, "b": date_from, "z": date_to or date_from, "since": since}
