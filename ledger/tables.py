@@ -86,11 +86,19 @@ journal_entries = Table(
     Column("batch_id", BigInteger, ForeignKey("posting_batches.batch_id"), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
+    comment=(
+        "One row per journal entry; its postings (two or more, summing to zero) are in `postings`. A client's"
+        " entries are read through `postings` and `accounts` (by `ix_postings_account_date`, as the statement"
+        " of account does); a provider item's entry by `idempotency_key` = `provider:provider_txn_id` (unique)"
+        " or by `transactions.entry_id`."
+    ),
 )
-Index("ix_journal_entries_client_date", journal_entries.c.client_id, journal_entries.c.london_date)
 Index("ix_journal_entries_date", journal_entries.c.london_date)
-Index("ix_journal_entries_provider_txn", journal_entries.c.provider, journal_entries.c.provider_txn_id)
 Index("ix_journal_entries_reverses", journal_entries.c.reverses_entry_id)
+# No index by client or by provider item (dropped by migration 0011): nothing reads entries that way,
+# and each cost every night a write to a page per client or per item all over its tree (docs/performance.md).
+# A client's entries: through postings and accounts (ix_postings_account_date), as the statement of account
+# reads them. A provider item's entry: idempotency_key 'provider:provider_txn_id' (unique), or transactions.entry_id.
 
 postings = Table(
     "postings",
