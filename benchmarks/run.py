@@ -624,6 +624,28 @@ def table_sizes(url: str) -> dict[str, int]:
         }
 
 
+SERVER_SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression",
+                   "synchronous_commit", "full_page_writes", "work_mem", "maintenance_work_mem")
+
+
+def server_settings(kind: str) -> dict[str, str]:
+    """The PostgreSQL settings a result was measured under (SQLite: its library version). Why: a bulk
+    night's speed depends on the server's memory and checkpoint settings as much as on our code, so a
+    figure without them cannot be compared or reproduced (docs/runbook.md, PostgreSQL settings)."""
+    if kind != "postgresql":
+        import sqlite3
+
+        return {"sqlite_version": sqlite3.sqlite_version}
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            return {name: str(conn.execute(text(f"SHOW {name}")).scalar_one()) for name in SERVER_SETTINGS}
+    finally:
+        engine.dispose()
+
+
 def run_growth(kind: str, workdir: Path, days: int, cards: int, transactions: int) -> dict:
     """Day 1 on an empty ledger, then days 2..N-1 as history (copies of day 1), then day N, timed.
 
@@ -693,7 +715,7 @@ def run_growth(kind: str, workdir: Path, days: int, cards: int, transactions: in
             "history": "days 2..N-1 bulk-copied from day 1 (benchmarks/run.build_history)",
             "history_build_s": round(history_s, 1), "table_rows_before_day_n": sizes_before, "table_rows_after_day_n": table_sizes(url),
             "day_1": day_1, "day_1_totals_s": [r["total_s"] for r in first_runs], f"day_{days}": last, "ratio_last_to_first": round(last["total_s"] / day_1["total_s"], 3),
-            "stage_ratio": stage_ratio, "query_plans": plans, "cpu_count": os.cpu_count(),
+            "stage_ratio": stage_ratio, "query_plans": plans, "cpu_count": os.cpu_count(), "server": server_settings(kind),
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     finally:
@@ -733,6 +755,7 @@ def benchmark(kind: str, *, cards: int, transactions: int, validate: bool = True
             "transactions": transactions,
             "per_provider": gen.per_provider,
             "generate_s": round(generate_s, 2),
+            "server": server_settings(kind),
             "ours": ours,
             "floor": floor,
             "ratio_to_floor": round(ours["total_s"] / floor["total_s"], 2),
@@ -920,9 +943,11 @@ after day N, and the ratio is taken against the faster.
 
 
 def _label(path: Path, r: dict) -> str:
-    """A results file's row label: its database, plus what the file name adds ("postgresql_1m" -> "postgresql (1M)")."""
-    extra = path.stem.removeprefix(r["database"]).strip("_")
-    return f"{r['database']} ({extra.upper()})" if extra else r["database"]
+    """A results file's row label: its database, plus what the file name adds ("postgresql_1m" -> "postgresql (1M)",
+    "postgresql_1m_tuned" -> "postgresql (1M, tuned)")."""
+    extra = [part for part in path.stem.removeprefix(r["database"]).split("_") if part]
+    words = [part.upper() if part[0].isdigit() else part for part in extra]
+    return f"{r['database']} ({', '.join(words)})" if words else r["database"]
 
 
 def stored_results(folder: Path = RESULTS) -> tuple[list[tuple[str, dict]], list[tuple[str, dict]]]:
@@ -934,7 +959,7 @@ def stored_results(folder: Path = RESULTS) -> tuple[list[tuple[str, dict]], list
         if not path.stem.startswith(str(r.get("database"))):
             continue  # another benchmark's file (e.g. benchmarks/posting_speed.py): not this page's
         if path.stem.endswith("_growth"):
-            growth.append((r["database"], r))
+            growth.append((_label(path.with_name(path.stem.removesuffix("_growth") + ".json"), r), r))
         elif "ours" in r:
             nightly.append((_label(path, r), r))
     return nightly, growth
@@ -985,6 +1010,20 @@ def _growth_lines(growth: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def _server_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """Which server settings each run was measured under (results from before 2026-12-04 did not record them)."""
+    names = [n for n in SERVER_SETTINGS if any(n in r.get("server", {}) for _, r in runs)]
+    if not names:
+        return []
+    lines = ["", "Server settings of each run (PostgreSQL `SHOW`; docs/runbook.md says which matter for the night):", "",
+             "| run | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for label, r in runs:
+        server = r.get("server") or {}
+        if r.get("database") == "postgresql":
+            lines.append(f"| {label} | " + " | ".join(server.get(n, "not recorded") for n in names) + " |")
+    return lines
+
+
 def _startup(ours: dict) -> str:
     v = ours.get("startup_imports_s")
     return f"{v:.1f}" if v is not None else "in total"
@@ -1026,6 +1065,7 @@ def write_markdown(path: Path, folder: Path = RESULTS) -> None:
     for label, g in growth:
         ok = g["ratio_last_to_first"] <= 1.2
         lines.append(f"| {label} | day {g['days']} / day 1 ≤ 1.2 | {g['ratio_last_to_first']:.2f} | {'yes' if ok else '**no**'} |")
+    lines += _server_lines(results + growth)
     lines += _growth_lines(growth)
     if growth:
         lines += ["", GROWTH_NOTES]
@@ -1038,21 +1078,23 @@ def write_markdown(path: Path, folder: Path = RESULTS) -> None:
 
 
 def main(databases: list[str], *, cards: int, transactions: int, growth_days: int, growth_cards: int,
-         growth_transactions: int, validate: bool, growth_only: bool = False,
+         growth_transactions: int, validate: bool, growth_only: bool = False, tag: str = "",
          markdown: Path | None = ROOT / "docs" / "performance.md") -> list[dict]:
     """Run the nightly benchmark (unless ``growth_only``) and, with ``growth_days``, the growth run, for each
-    database; each result goes to its own file in benchmarks/results and the doc is rebuilt from all of them."""
+    database; each result goes to its own file in benchmarks/results and the doc is rebuilt from all of them.
+    ``tag`` names a variant (e.g. "tuned" for a run against a tuned server) so it keeps its own file."""
+    suffix = f"_{tag}" if tag else ""
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     for kind in databases:
         if not growth_only:
             r = benchmark(kind, cards=cards, transactions=transactions, validate=validate)
             name = f"{kind}_1m" if transactions >= 1_000_000 else kind  # the issue's size keeps its own file
-            (RESULTS / f"{name}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
+            (RESULTS / f"{name}{suffix}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
             results.append(r)
         if growth_days:
             g = growth_benchmark(kind, days=growth_days, cards=growth_cards, transactions=growth_transactions)
-            (RESULTS / f"{kind}_growth.json").write_text(json.dumps(g, indent=2, default=str), encoding="utf-8")
+            (RESULTS / f"{kind}{suffix}_growth.json").write_text(json.dumps(g, indent=2, default=str), encoding="utf-8")
             print(f"[{kind}] growth: day 1 {g['day_1']['total_s']:.1f}s, day {growth_days} "
                   f"{g[f'day_{growth_days}']['total_s']:.1f}s, ratio {g['ratio_last_to_first']:.2f}", flush=True)
             results.append(g)

@@ -39,6 +39,7 @@ def register_bench(app: typer.Typer) -> None:
         growth_transactions: Annotated[int, typer.Option(help="Transactions a day in the growth history")] = 100_000,
         validate: Annotated[bool, typer.Option(help="Run the GX validation stage")] = True,
         growth_only: Annotated[bool, typer.Option(help="Run only the growth benchmark (needs --growth-days)")] = False,
+        tag: Annotated[str, typer.Option(help="Name this variant's result files (e.g. 'tuned' for a tuned server)")] = "",
     ) -> None:
         """Benchmark the nightly run against the floor and a one-by-one ORM; writes docs/performance.md."""
         from benchmarks.run import main
@@ -47,6 +48,7 @@ def register_bench(app: typer.Typer) -> None:
         results = main(
             database or ["sqlite", "postgresql"], cards=cards, transactions=transactions, growth_days=growth_days,
             growth_cards=growth_cards, growth_transactions=growth_transactions, validate=validate, growth_only=growth_only,
+            tag=tag,
         )
         for r in (r for r in results if "ours" in r):
             console.print(
