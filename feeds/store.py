@@ -15,38 +15,16 @@ import yaml
 from sqlalchemy import Connection, bindparam, select, text
 
 from ledger.bulk import bulk_insert, sql_datetime
-from ledger.sqlfilters import execute_where_in, filtered_query, rows_where_in
+from ledger.bulk_read import query_frame, rows_frame
+from ledger.sqlfilters import execute_where_in, filtered_query, frame_where_in, rows_where_in
 from ledger.tables import REFERENCE_TABLES, ref_councils, transactions, utc_hour_sql
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, SPEND_KINDS
 from schemas.council_policy import parse_councils
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 from schemas.reference import REFERENCE_FILES, ReferenceData
 
-
-def _frame(rows: Iterable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Rows from either database into a typed frame (SQLite returns dates and times as text)."""
-    cols = list(schema)
-    data = [tuple(r) for r in rows]
-    if not data:
-        return pl.DataFrame(schema=schema)
-    raw = pl.DataFrame(data, schema=cols, orient="row", infer_schema_length=None)
-    out = []
-    for c, t in schema.items():
-        col = raw[c]
-        if isinstance(t, pl.Datetime):
-            if col.dtype == pl.Utf8:
-                col = col.str.slice(0, 26).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
-            if isinstance(col.dtype, pl.Datetime) and col.dtype.time_zone is None:
-                col = col.dt.replace_time_zone("UTC")
-            col = col.cast(t)
-        elif t == pl.Date and col.dtype == pl.Utf8:
-            col = col.str.slice(0, 10).str.to_date("%Y-%m-%d")
-        elif t == pl.Date and isinstance(col.dtype, pl.Datetime):
-            col = col.dt.date()
-        else:
-            col = col.cast(t)
-        out.append(col.alias(c))
-    return pl.DataFrame(out)
+# Driver rows into a typed frame; the one definition is ledger.bulk_read.rows_frame (many callers use this name).
+_frame = rows_frame
 
 
 # --- reference data ---------------------------------------------------------------------------
@@ -108,7 +86,7 @@ def load_transactions(
         ],
         suffix="ORDER BY occurred_at_utc, provider, provider_txn_id",
     )
-    return _frame(conn.execute(stmt, params).all(), TXN_SCHEMA)
+    return query_frame(conn, stmt, params, TXN_SCHEMA)
 
 
 TXN_SCHEMA: dict[str, pl.DataType] = {**CANONICAL_SCHEMA, "hold_open": pl.Boolean, "entry_id": pl.Int64}
@@ -160,7 +138,7 @@ def load_selected_transactions(
     for sql in selected_transactions_sql(conn.dialect.name, kinds=bool(kinds), cash_like=cash_like, hours=with_hours):
         names = [n for n in ("kinds", "hkinds", "hours") if f":{n}" in sql]
         stmt = text(sql).bindparams(*[bindparam(n, expanding=True) for n in names])
-        frames.append(_frame(conn.execute(stmt, {k: v for k, v in params.items() if k in ("a", "b", *names)}).all(), TXN_SCHEMA))
+        frames.append(query_frame(conn, stmt, {k: v for k, v in params.items() if k in ("a", "b", *names)}, TXN_SCHEMA))
     if not frames:
         return pl.DataFrame(schema=TXN_SCHEMA)
     return pl.concat(frames).unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
@@ -170,13 +148,13 @@ def load_transactions_occurred_from(conn: Connection, date_from: dt.date, date_t
     """Transactions of [date_from, date_to] that happened at or after ``occurred_from`` (UTC)."""
     sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND occurred_at_utc >= :t"
     at = sql_datetime(conn.dialect.name, occurred_from)
-    return _frame(conn.execute(text(sql), {"a": date_from, "b": date_to, "t": at}).all(), TXN_SCHEMA)
+    return query_frame(conn, text(sql), {"a": date_from, "b": date_to, "t": at}, TXN_SCHEMA)
 
 
 def load_transactions_of_clients(conn: Connection, date_from: dt.date, date_to: dt.date, client_ids: list[str]) -> pl.DataFrame:
     """Every transaction of these clients in [date_from, date_to]."""
     sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE london_date >= :a AND london_date <= :b AND {{match}}"
-    return _frame(rows_where_in(conn, sql, "client_id", sorted(set(client_ids)), {"a": date_from, "b": date_to}), TXN_SCHEMA)
+    return frame_where_in(conn, sql, "client_id", sorted(set(client_ids)), TXN_SCHEMA, {"a": date_from, "b": date_to})
 
 
 def load_partner_transactions(conn: Connection, txns: pl.DataFrame, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
@@ -184,7 +162,7 @@ def load_partner_transactions(conn: Connection, txns: pl.DataFrame, date_from: d
     pending authorisation a settlement, release or decline names, and the events naming a pending one.
     Screening needs both halves (an authorisation closed later is not counted twice, and a clearing
     takes its authorisation's time), whichever of them the selection above happened to fetch."""
-    rows: list = []
+    frames = [pl.DataFrame(schema=TXN_SCHEMA)]
     sql = f"SELECT {_TXN_COLUMNS} FROM transactions WHERE provider = :p AND london_date >= :a AND london_date <= :b AND {{match}}"
     halves = (
         # (rows whose partner is wanted, the id they know it by, the partner's column holding that id)
@@ -194,8 +172,8 @@ def load_partner_transactions(conn: Connection, txns: pl.DataFrame, date_from: d
     for known, id_column, partner_column in halves:
         for (provider,), group in known.group_by("provider"):
             ids = group[id_column].unique().to_list()
-            rows += rows_where_in(conn, sql, partner_column, ids, {"p": provider, "a": date_from, "b": date_to})
-    return _frame(rows, TXN_SCHEMA)
+            frames.append(frame_where_in(conn, sql, partner_column, ids, TXN_SCHEMA, {"p": provider, "a": date_from, "b": date_to}))
+    return pl.concat(frames)
 
 
 CLIENT_ACTIVITY_SCHEMA = {"client_id": pl.Utf8, "first_seen": pl.Date, "last_spend_day": pl.Date}
@@ -253,8 +231,7 @@ def client_activity(conn: Connection, date_from: dt.date, date_to: dt.date) -> p
     client instead of every item: what the dormant-card and cash-spike rules need of older history.
     Read from ``client_days`` (a row per client per day), so the window's items are never scanned:
     on a 60-day SQLite history of 10,000 cards this read was 3.2 s of a 17 s night."""
-    rows = conn.execute(text(CLIENT_ACTIVITY_SQL), {"a": date_from, "b": date_to}).all()
-    return _frame(rows, CLIENT_ACTIVITY_SCHEMA)
+    return query_frame(conn, text(CLIENT_ACTIVITY_SQL), {"a": date_from, "b": date_to}, CLIENT_ACTIVITY_SCHEMA)
 
 
 def known_contributors(conn: Connection, cards: list[tuple[str, str]]) -> pl.DataFrame:
@@ -341,7 +318,7 @@ def load_provider_balances(conn: Connection, date_from: dt.date | None = None, d
         suffix="ORDER BY provider, account_id, balance_date",
     )
     schema = {k: v for k, v in BALANCE_SCHEMA.items() if k != "source_line"}
-    return _frame(conn.execute(stmt, params).all(), schema)
+    return query_frame(conn, stmt, params, schema)
 
 
 __all__ = [

@@ -43,9 +43,9 @@ KEYS_PER_LOOKUP_SQLITE = 5_000  # SQLite: bound on bound parameters per statemen
 KEYS_PER_LOOKUP_PG = 100_000  # PostgreSQL: one array parameter; bound on the array's size
 
 
-def _where_in(conn, sql: str, column: str, values: list, params: dict | None) -> Iterator[CursorResult]:
-    """Run ``sql`` (which holds ``{match}`` where the membership test goes) for ``column`` in
-    ``values``, in as few statements as each database allows.
+def _statements(conn, sql: str, column: str, values: list, params: dict | None) -> Iterator[tuple[TextClause, dict]]:
+    """The statements (and their parameters) that test ``column`` in ``values`` for ``sql``, which holds
+    ``{match}`` where the membership test goes, in as few statements as each database allows.
 
     Why: "which of these 100,000 keys are already here?" is the hot lookup of idempotent loading.
     On PostgreSQL one array parameter (``column = ANY(:values)``) is planned once and uses the
@@ -62,7 +62,23 @@ def _where_in(conn, sql: str, column: str, values: list, params: dict | None) ->
         step = KEYS_PER_LOOKUP_SQLITE
     values = list(values)
     for start in range(0, len(values), step):
-        yield conn.execute(stmt, {**(params or {}), "values": values[start : start + step]})
+        yield stmt, {**(params or {}), "values": values[start : start + step]}
+
+
+def _where_in(conn, sql: str, column: str, values: list, params: dict | None) -> Iterator[CursorResult]:
+    for stmt, bound in _statements(conn, sql, column, values, params):
+        yield conn.execute(stmt, bound)
+
+
+def frame_where_in(conn, sql: str, column: str, values: list, schema: dict, params: dict | None = None):
+    """The rows of a SELECT ``sql`` for ``column`` in ``values`` as a frame of ``schema``, read in bulk
+    (``ledger.bulk_read.query_frame``: COPY on PostgreSQL)."""
+    import polars as pl
+
+    from ledger.bulk_read import query_frame
+
+    frames = [query_frame(conn, stmt, bound, schema) for stmt, bound in _statements(conn, sql, column, values, params)]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def rows_where_in(conn, sql: str, column: str, values: list, params: dict | None = None) -> list:
