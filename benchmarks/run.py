@@ -895,6 +895,45 @@ Stop 17 (2026-12-04):
   entry, checked row by row). The 100,000 postings/s and 2x floor targets would need the ledger's
   indexes and guards gone from the write path; they are not met.
 
+Stop 18 (2026-12-04). This machine ran 15-20 % slower than at stop 17 (the floor: 4.4 -> 5.3 s at 1M),
+so the before/after pairs below were measured back to back in this session:
+
+- **Two journal-entry indexes nothing reads** (`ix_journal_entries_client_date`,
+  `ix_journal_entries_provider_txn`; migration 0011). Each new entry wrote a page of its own into both
+  trees (one per client, one per item, all over the tree). SQLite's page statistics (`dbstat`) on the
+  60-day history: 42,830 of the 380,829 index leaf pages, in two trees whose inserts land anywhere; a
+  night's write-ahead log with them was 347 MB, without them 284 MB (automatic checkpoints off, to count). Day 60 from a cold start on a
+  snapshot of that history: 17.4-18.3 s -> 13.8-15.2 s. PostgreSQL 200,000 (no validation, runs
+  alternated with the previous commit): post 18.5 / 17.0 s -> 17.9 / 15.5 s.
+- **Bulk reads by COPY on PostgreSQL** (`ledger/bulk_read.py`). Screening read a night's items as one
+  Python tuple per row (about 10 µs a row); now `COPY (SELECT ...) TO STDOUT` as CSV parsed by polars.
+  PostgreSQL 1M: screen 24.2 -> 10.7 s, peak memory 3,722 -> 2,259 MB. 200,000: screen 2.95-3.80 ->
+  2.16-2.26 s, peak 1,228 -> 907-936 MB. Growth day 60 screen 2.39 -> 1.49 s.
+- **Server settings are recorded with each result** (the table above). A second PostgreSQL instance on
+  this machine with 4 GB shared buffers and a 16 GB WAL allowance (`postgresql (1M, tuned)`, run 10
+  minutes after the default one, same code): 129.5 s against 142.5 s, post 75.1 s against 86.9 s.
+  That is within this machine's run-to-run spread (an earlier tuned run, disturbed by tests, took
+  176.7 s), so a modest gain at most: the server's time in the night is CPU (index inserts, the
+  ledger's checks), not memory or checkpoints (docs/runbook.md, PostgreSQL settings).
+- **Where the 1M post goes now** (`benchmarks/profile_post.py --cards 100000 --transactions 1000000`,
+  PostgreSQL, validation off, 110.9 s): COPY of postings and entries 30.3 s, COPY of transactions
+  (10 indexes) 21.2 s, the commit 9.8 s (the deferred foreign key from each of 2.2M postings to its
+  entry), existence lookups of the night's 1M keys 5.2 s, reading the files 16.2 s (provider C's JSON
+  10.4 s), take-ons of 100,000 new cards 9.6 s. Next step, not done: a set-based check in place of the
+  per-row deferred foreign key (entries before postings, a statement trigger on postings, a deferred
+  constraint trigger per posting batch), which changes the ledger's guards and needs their tests on
+  both databases.
+- **200,000 re-run** (PostgreSQL 36.4 s, SQLite 36.5 s, against 26.9 s and 37.9 s at stops 14 and 13): the
+  machine, not the code. Run back to back with validation, the commit before this stop (05cef24) and
+  this stop's took 40.2 / 38.3 s and 40.8 / 37.8 s (screen 4.55 / 4.44 -> 2.59 / 2.28 s, peak 1,229 /
+  1,216 -> 981 / 970 MB); the floor itself moved between 0.9 and 1.5 s in those four runs.
+- Growth ratio: PostgreSQL 1.18 -> **1.09**; SQLite 1.28 -> 1.31 (first run, index change alone: day
+  1 8.5 / 8.8 s, day 60 11.1 s) and 1.35 (final run: 9.4 / 9.6 -> 12.7 s). Day 1 got faster as well
+  as day 60, so SQLite's ratio did not fall: on SQLite what still grows is the commit (ingest other
+  2.1 -> 3.1 s, the index pages written, mostly `ix_postings_account_date` and the unique keys),
+  screening (0.8 -> 2.0 s: the near days' items of the clients loaded in them, which day 1 does not
+  have) and reconciliation (0.5 -> 1.0 s: the 35-day load window filling).
+
 - **Great Expectations** is about a quarter of the night: importing it takes about 6 s per process
   (now reported as startup, apart from the night), validating 200,000 canonical rows 5-6 s, the
   council extract 2 s, Data Docs 1.5 s.
@@ -913,10 +952,10 @@ Measured by the growth runs above (per-stage table) and pyinstrument on kept gro
   last run: the same night reads 51,481 rows and screens in 2.5-4.0 s, with the same findings
   (checked for every rule against reading the whole window, night by night over two simulated
   months). Cash, payments and loads come by `ix_transactions_kind_date`, cash-like purchases by a
-  partial index (migration 0007). What remains is two scans of the 42-day window in the database
-  (night-time card use, and the per-client first-seen/last-spend aggregate), and at 10,000 cards the
-  day-60 screen is still 3.6 s (PostgreSQL) and 6.9 s (SQLite) against 1.0 s on day 1. Per-client
-  daily summaries kept at ingest would remove them; not built.
+  partial index (migration 0007). The two scans of the 42-day window that remained were removed later
+  (night-time card use by an expression index, migration 0008; first-seen/last-spend from `client_days`,
+  migration 0009). What day 60 still reads that day 1 cannot is the near days' items of the clients
+  loaded in them (drain after load) and the late days' items of late clients: the per-stage table above.
 - **Reconciliation — fixed.** Three reads walked history: "entries posted since the last run" (both
   databases answered `min(london_date)` by walking the date index from the oldest day; now the
   primary-key range), the day's funding postings (SQLite scanned every posting; now by the funding
@@ -929,9 +968,11 @@ Measured by the growth runs above (per-stage table) and pyinstrument on kept gro
 - **Posting — fixed.** `feeds.ingest._card_states` summed each touched card's whole history for the
   council/client split (1.1 s of a 25,000-item night at day 61); it now uses
   `ledger.queries.account_totals` (checkpoint plus postings since; same figures, tested).
-- **Still growing a little:** the B-tree indexes of the ledger tables deepen as they grow (SQLite's
-  post stage 2.4 -> 3.8 s at 2.9M postings), and `post_take_ons` groups all of `provider_balances` to
-  find each card's first balance day (0.24 s at day 61).
+- **Still growing a little:** on SQLite the commit, which writes every index page the night touched:
+  in trees keyed by client or by random id (`ix_postings_account_date`, the unique keys of items and
+  entries) those pages are spread over the tree, so their number grows with the tree until it reaches
+  about one page per insert. Two such indexes that nothing read were dropped (migration 0011). The post
+  stage itself is now flat (3.9 -> 4.2 s on SQLite, 6.7 -> 5.4 s on PostgreSQL).
 
 How the history is built: copying day 1 keeps every table the size real nights would make it, and keeps
 the ledger and the providers in agreement every day (day N reconciles to the penny: no balance
@@ -1065,7 +1106,7 @@ def write_markdown(path: Path, folder: Path = RESULTS) -> None:
     for label, g in growth:
         ok = g["ratio_last_to_first"] <= 1.2
         lines.append(f"| {label} | day {g['days']} / day 1 ≤ 1.2 | {g['ratio_last_to_first']:.2f} | {'yes' if ok else '**no**'} |")
-    lines += _server_lines(results + growth)
+    lines += _server_lines(results + [(f"{label} growth", g) for label, g in growth])
     lines += _growth_lines(growth)
     if growth:
         lines += ["", GROWTH_NOTES]
