@@ -57,8 +57,8 @@ def load_reference(conn: Connection) -> ReferenceData:
     for spec in REFERENCE_FILES:
         table = REFERENCE_TABLES[spec.file_name]
         cols = [c.stored_name for c in spec.columns] + ["source_line"]
-        rows = conn.execute(select(*[table.c[c] for c in cols]).order_by(table.c.row_id)).all()
-        frames[spec.file_name.removesuffix(".csv")] = _frame(rows, spec.schema)
+        stmt = select(*[table.c[c] for c in cols]).order_by(table.c.row_id)
+        frames[spec.file_name.removesuffix(".csv")] = query_frame(conn, stmt, None, spec.schema)
     return ReferenceData(councils=councils, **frames)
 
 

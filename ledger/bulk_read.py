@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Executable, TextClause, text
 
 # PostgreSQL writes dates and times in CSV in the session's DateStyle; the parser below reads ISO.
 _ISO_DATESTYLE = "ISO, YMD"
@@ -74,15 +74,18 @@ def _csv_column(name: str, col: pl.Series, t: pl.DataType) -> pl.Series:
     return col.cast(t)  # integers and floats: strict
 
 
-def _compiled(conn: Connection, stmt: TextClause | str, params: Mapping[str, Any] | None) -> tuple[str, dict]:
-    """The statement as psycopg's SQL and parameters (expanding IN lists written out)."""
+def _compiled(conn: Connection, stmt: Executable | str, params: Mapping[str, Any] | None) -> tuple[str, dict]:
+    """The statement as psycopg's SQL and parameters (expanding IN lists written out). Parameters
+    are bound into text statements; a Core ``select()`` carries its own."""
     stmt = text(stmt) if isinstance(stmt, str) else stmt
+    if params and not isinstance(stmt, TextClause):
+        raise TypeError("parameters are bound into text() statements; a select() carries its own")
     bound = stmt.bindparams(**params) if params else stmt
     compiled = bound.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     return compiled.string, dict(compiled.params)
 
 
-def copy_out_csv(conn: Connection, stmt: TextClause | str, params: Mapping[str, Any] | None = None) -> bytes:
+def copy_out_csv(conn: Connection, stmt: Executable | str, params: Mapping[str, Any] | None = None) -> bytes:
     """PostgreSQL: the rows of a SELECT as CSV (no header; NULL is an empty field, empty text ``""``), in
     the caller's transaction, with dates in ISO form whatever the session's DateStyle (restored after)."""
     sql, values = _compiled(conn, stmt, params)
@@ -102,7 +105,7 @@ def copy_out_csv(conn: Connection, stmt: TextClause | str, params: Mapping[str, 
     return data
 
 
-def query_frame(conn: Connection, stmt: TextClause | str, params: Mapping[str, Any] | None,
+def query_frame(conn: Connection, stmt: Executable | str, params: Mapping[str, Any] | None,
                 schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """The rows of a SELECT (its columns in ``schema``'s order) as a frame of ``schema``.
 

@@ -28,10 +28,11 @@ import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
 from feeds import store
+from ledger.bulk_read import query_frame
 from ledger.db import get_engine, take_ledger_lock
 from ledger.queries import card_balances
 from ledger.runs import record_run
-from ledger.sqlfilters import rows_where_in
+from ledger.sqlfilters import frame_where_in, rows_where_in
 from reconciliation.balances import (
     BALANCE_TYPES,
     CANDIDATE_SCHEMA,
@@ -131,9 +132,9 @@ def _txn_frame(conn: Connection, sql: str, params: dict, *, accounts: list[str] 
     """Transactions matching ``sql`` (and, when given, only these account ids, looked up in bounded chunks)."""
     cols = ", ".join(TXN_SCHEMA)
     if accounts is None:
-        return store._frame(conn.execute(text(f"SELECT {cols} FROM transactions WHERE {sql}"), params).all(), TXN_SCHEMA)
+        return query_frame(conn, text(f"SELECT {cols} FROM transactions WHERE {sql}"), params, TXN_SCHEMA)
     query = f"SELECT {cols} FROM transactions WHERE {{match}} AND {sql}"
-    return store._frame(rows_where_in(conn, query, "account_id", accounts, params), TXN_SCHEMA)
+    return frame_where_in(conn, query, "account_id", accounts, TXN_SCHEMA, params)
 
 
 def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:

@@ -131,3 +131,24 @@ def test_file_precheck_skips_only_what_cannot_hold_a_pan():
     assert might_hold_pan('{"SchemeName":"UK.OBIE.PAN","Identification":"5555"}')
     # another key order is not recognised, so the careful path runs
     assert might_hold_pan('{"Identification":"40112290001234","SchemeName":"UK.OBIE.SortCodeAccountNumber"}')
+
+
+_FRAGMENTS = (
+    '"SchemeName":"UK.OBIE.SortCodeAccountNumber","Identification":"40112290001234"',
+    '"SchemeName" : "UK.OBIE.SortCodeAccountNumber" , "Identification" : "30963412345678"',
+    '"Identification":"40112290001234","SchemeName":"UK.OBIE.SortCodeAccountNumber"',
+    "4111 1111 1111 1111", "4111-1111-1111-1111", "1234567890123", "123456789012", "DP-0442817-2026-03",
+    '"Amount":"12.30"', " ", "\n", "\t", "-", "0", "9", '"', ",", "£", "\u00a0",
+)
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map("".join))
+def test_the_whole_file_prefilter_agrees_with_pythons_regex(text):
+    """might_hold_pan runs its two regexes in polars (Rust); on JSON-like text it answers exactly as
+    Python's re with the same patterns would (the reference below)."""
+    import re
+
+    from feeds.readers.pan import _LONG_RUN_RE, _SORT_CODE_IDENT_RE, might_hold_pan
+
+    reference = "UK.OBIE.PAN" in text or re.search(_LONG_RUN_RE, _SORT_CODE_IDENT_RE.sub("", text)) is not None
+    assert might_hold_pan(text) == reference
