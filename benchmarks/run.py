@@ -628,6 +628,18 @@ SERVER_SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoi
                    "synchronous_commit", "full_page_writes", "work_mem", "maintenance_work_mem")
 
 
+def code_version() -> str:
+    """The commit the benchmark ran (``git describe``; "+changes" when the tree had uncommitted edits)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty=+changes"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def server_settings(kind: str) -> dict[str, str]:
     """The PostgreSQL settings a result was measured under (SQLite: its library version). Why: a bulk
     night's speed depends on the server's memory and checkpoint settings as much as on our code, so a
@@ -716,6 +728,7 @@ def run_growth(kind: str, workdir: Path, days: int, cards: int, transactions: in
             "history_build_s": round(history_s, 1), "table_rows_before_day_n": sizes_before, "table_rows_after_day_n": table_sizes(url),
             "day_1": day_1, "day_1_totals_s": [r["total_s"] for r in first_runs], f"day_{days}": last, "ratio_last_to_first": round(last["total_s"] / day_1["total_s"], 3),
             "stage_ratio": stage_ratio, "query_plans": plans, "cpu_count": os.cpu_count(), "server": server_settings(kind),
+            "code": code_version(),
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     finally:
@@ -756,6 +769,7 @@ def benchmark(kind: str, *, cards: int, transactions: int, validate: bool = True
             "per_provider": gen.per_provider,
             "generate_s": round(generate_s, 2),
             "server": server_settings(kind),
+            "code": code_version(),
             "ours": ours,
             "floor": floor,
             "ratio_to_floor": round(ours["total_s"] / floor["total_s"], 2),
@@ -1052,16 +1066,20 @@ def _growth_lines(growth: list[tuple[str, dict]]) -> list[str]:
 
 
 def _server_lines(runs: list[tuple[str, dict]]) -> list[str]:
-    """Which server settings each run was measured under (results from before 2026-12-04 did not record them)."""
+    """Which commit and which server settings each run was measured under (results from before
+    2026-12-04 recorded neither: "not recorded")."""
     names = [n for n in SERVER_SETTINGS if any(n in r.get("server", {}) for _, r in runs)]
-    if not names:
+    if not names and not any("code" in r for _, r in runs):
         return []
-    lines = ["", "Server settings of each run (PostgreSQL `SHOW`; docs/runbook.md says which matter for the night):", "",
-             "| run | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = ["", "Code and server settings of each run (`git describe`; PostgreSQL `SHOW`, docs/runbook.md says which",
+             "matter for the night):", "", "| run | code | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for label, r in runs:
         server = r.get("server") or {}
         if r.get("database") == "postgresql":
-            lines.append(f"| {label} | " + " | ".join(server.get(n, "not recorded") for n in names) + " |")
+            cells = [server.get(n, "not recorded") for n in names]
+        else:
+            cells = [f"SQLite {server['sqlite_version']}" if i == 0 and "sqlite_version" in server else "—" for i in range(len(names))]
+        lines.append(f"| {label} | {r.get('code', 'not recorded')} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -58,7 +58,7 @@ def test_the_doc_shows_every_stored_result_with_its_label(tmp_path):
     assert "| sqlite | day 60 / day 1 ≤ 1.2 | 1.50 | **no** |" in text
     assert "| sqlite | 1 | 10 | 60 | 1,234 | 2.0 | 3.0 | 1.50 | **no** |" in text
     assert "SEARCH postings" in text and "Index Scan" in text
-    assert "not recorded" not in text  # no PostgreSQL run here recorded its settings, so no settings table
+    assert "not recorded" not in text  # no run here recorded its code or settings, so no such table
 
 
 def test_a_tagged_run_keeps_its_own_row_with_the_server_settings_it_ran_under(tmp_path):
@@ -67,11 +67,11 @@ def test_a_tagged_run_keeps_its_own_row_with_the_server_settings_it_ran_under(tm
     base = {"database": "postgresql", "cpu_count": 2, "cards": 1, "transactions": 10, "ours": {
         "stages_s": {"post": 2.0}, "total_s": 3.0, "postings_per_s": 5, "peak_rss_mb": 100},
         "floor": {"total_s": 1.0}, "ratio_to_floor": 3.0, "ratio_to_orm": 0.5, "query_plans": {}}
-    (tmp_path / "postgresql_1m.json").write_text(json.dumps({**base, "server": {"shared_buffers": "128MB"}}))
+    (tmp_path / "postgresql_1m.json").write_text(json.dumps({**base, "server": {"shared_buffers": "128MB"}, "code": "abc1234"}))
     (tmp_path / "postgresql_1m_tuned.json").write_text(json.dumps({**base, "server": {"shared_buffers": "4GB"}}))
     runs, _ = stored_results(tmp_path)
     assert [label for label, _ in runs] == ["postgresql (1M)", "postgresql (1M, tuned)"]
     doc = tmp_path / "performance.md"
     write_markdown(doc, tmp_path)
     text = doc.read_text()
-    assert "| postgresql (1M) | 128MB |" in text and "| postgresql (1M, tuned) | 4GB |" in text
+    assert "| postgresql (1M) | abc1234 | 128MB |" in text and "| postgresql (1M, tuned) | not recorded | 4GB |" in text
