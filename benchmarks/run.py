@@ -629,15 +629,22 @@ SERVER_SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoi
 
 
 def code_version() -> str:
-    """The commit the benchmark ran (``git describe``; "+changes" when the tree had uncommitted edits)."""
+    """The commit the benchmark ran (``git describe``), with "+changes" when code had uncommitted edits.
+    The results and the page this benchmark writes do not count: a run of several kinds would otherwise
+    mark every result after the first as changed."""
     import subprocess
 
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty=+changes"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=10, check=True)
+        described = git("describe", "--always")
+        edited = git("diff", "--quiet", "HEAD", "--", ".", ":!benchmarks/results", ":!docs/performance.md")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out.stdout.strip() or "unknown"
+    if described.returncode != 0 or not described.stdout.strip():
+        return "unknown"
+    return described.stdout.strip() + ("+changes" if edited.returncode == 1 else "")
 
 
 def server_settings(kind: str) -> dict[str, str]:
