@@ -935,8 +935,8 @@ so the before/after pairs below were measured back to back in this session:
   items). The table above is this final code (7cb7a95): PostgreSQL 1M 142.5 -> 127.7 s (24.3x the
   floor), read 13.6 -> 11.4 s, screen 10.7 -> 8.6 s, peak 2,441 MB.
 - **Server settings and the commit are recorded with each result** (the table above; the runs marked
-  "not recorded" there, 200,000 on both databases, the tuned 1M and SQLite's growth, ran a4f1bdb). A second PostgreSQL instance on
-  this machine with 4 GB shared buffers and a 16 GB WAL allowance (`postgresql (1M, tuned)`, run 10
+  "not recorded" there, 200,000 on both databases, the tuned 1M and SQLite's growth, ran a4f1bdb).
+  A second PostgreSQL instance on this machine with 4 GB shared buffers and a 16 GB WAL allowance (`postgresql (1M, tuned)`, run 10
   minutes after the default one, same code): 129.5 s against 142.5 s, post 75.1 s against 86.9 s.
   That is within this machine's run-to-run spread (an earlier tuned run, disturbed by tests, took
   176.7 s), so a modest gain at most: the server's time in the night is CPU (index inserts, the
