@@ -58,7 +58,7 @@ def test_the_doc_shows_every_stored_result_with_its_label(tmp_path):
     assert "| sqlite | day 60 / day 1 ≤ 1.2 | 1.50 | **no** |" in text
     assert "| sqlite | 1 | 10 | 60 | 1,234 | 2.0 | 3.0 | 1.50 | **no** |" in text
     assert "SEARCH postings" in text and "Index Scan" in text
-    assert "not recorded" not in text  # no run here recorded its code or settings, so no such table
+    assert "Code and server settings of each run" not in text  # no run here recorded them, so no such table
 
 
 def test_a_tagged_run_keeps_its_own_row_with_the_server_settings_it_ran_under(tmp_path):
