@@ -642,7 +642,7 @@ def code_version() -> str:
         edited = git("diff", "--quiet", "HEAD", "--", ".", ":!benchmarks/results", ":!docs/performance.md")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    if described.returncode != 0 or not described.stdout.strip():
+    if described.returncode != 0 or not described.stdout.strip() or edited.returncode not in (0, 1):
         return "unknown"
     return described.stdout.strip() + ("+changes" if edited.returncode == 1 else "")
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import polars as pl
 from sqlalchemy import CursorResult, TextClause, bindparam, text
+
+from ledger.bulk_read import query_frame
 
 OPERATORS = frozenset({"=", ">=", "<=", ">", "<", "IN"})
 
@@ -70,13 +73,9 @@ def _where_in(conn, sql: str, column: str, values: list, params: dict | None) ->
         yield conn.execute(stmt, bound)
 
 
-def frame_where_in(conn, sql: str, column: str, values: list, schema: dict, params: dict | None = None):
+def frame_where_in(conn, sql: str, column: str, values: list, schema: dict, params: dict | None = None) -> pl.DataFrame:
     """The rows of a SELECT ``sql`` for ``column`` in ``values`` as a frame of ``schema``, read in bulk
     (``ledger.bulk_read.query_frame``: COPY on PostgreSQL)."""
-    import polars as pl
-
-    from ledger.bulk_read import query_frame
-
     frames = [query_frame(conn, stmt, bound, schema) for stmt, bound in _statements(conn, sql, column, values, params)]
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
