@@ -21,7 +21,8 @@ DELETE and TRUNCATE on them (docs/architecture.md).
 `FK→` is a reference the database enforces. On PostgreSQL, `postings.account_code` and
 `journal_entries.batch_id` are enforced by the ledger's statement-level triggers (one set-based
 check per insert, `ledger/guards.py`, migration 0005) rather than by foreign-key constraints, and an
-account with postings cannot be deleted or renamed; on SQLite they are foreign keys.
+account with postings cannot be deleted or renamed; `postings.entry_id` is checked at commit by one
+set-based query per insert (`posting_entry_checks`, migration 0012). On SQLite all three are foreign keys.
 """
 
 

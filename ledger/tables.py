@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -121,6 +122,21 @@ postings = Table(
     ),
 )
 Index("ix_postings_entry", postings.c.entry_id)
+
+# PostgreSQL's check that every posting's entry exists by commit, set-based (ledger/guards.py, migration 0012).
+posting_entry_checks = Table(
+    "posting_entry_checks",
+    metadata,
+    Column("check_id", BigInteger, Identity(), primary_key=True),
+    Column("min_entry_id", BigInteger, nullable=False, comment="lowest entry_id the statement's postings name"),
+    Column("max_entry_id", BigInteger, nullable=False, comment="highest entry_id the statement's postings name"),
+    comment=(
+        "PostgreSQL's bookkeeping for the rule that every posting's journal entry exists by commit: each INSERT"
+        " into `postings` adds one row here, and a constraint trigger deferred to commit checks that no posting"
+        " with an entry_id in the row's range lacks its entry, then removes the row. Empty between transactions."
+        " On SQLite the deferred foreign key `fk_postings_entry` does this and the table stays empty."
+    ),
+)
 Index("ix_postings_account_date", postings.c.account_code, postings.c.london_date)
 
 card_balance_checkpoints = Table(

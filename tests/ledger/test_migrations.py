@@ -7,10 +7,14 @@ back, with the data kept, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from ledger.db import get_engine
+from ledger.journal import post_entries
 from ledger.migrate import current_revision, upgrade
+from tests.ledger import factories as f
 
 LATER_COLUMNS = {
     "transactions": ("held_amount_pence", "hold_closed_on"),
@@ -65,6 +69,7 @@ def test_upgrade_drops_the_entry_indexes_nothing_reads_and_downgrade_restores_th
     engine = get_engine(db_url)
     with engine.connect() as conn:
         kept = _entry_indexes(conn)
+        head = current_revision(conn)
     assert not kept & DROPPED_BY_0011, "a new database must not have them"
     assert {"ix_journal_entries_date", "ix_journal_entries_reverses"} <= kept
     with engine.begin() as conn:
@@ -75,5 +80,61 @@ def test_upgrade_drops_the_entry_indexes_nothing_reads_and_downgrade_restores_th
     with engine.begin() as conn:
         upgrade(conn)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0011"
+        assert current_revision(conn) == head
         assert _entry_indexes(conn) == kept
+
+
+def _entry_reference(conn) -> tuple[bool, bool]:
+    """(postings has the deferred foreign key to its entry, the set-based commit check is installed)."""
+    fk = "fk_postings_entry" in {f["name"] for f in inspect(conn).get_foreign_keys("postings")}
+    if conn.dialect.name != "postgresql":
+        return fk, False
+    trigger = conn.execute(
+        text("SELECT count(*) FROM pg_trigger WHERE tgname = 'posting_entries_exist' AND NOT tgisinternal")
+    ).scalar_one()
+    return fk, bool(trigger)
+
+
+def _post_without_entry(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO postings (posting_id, entry_id, account_code, amount_pence, london_date, effective_at)"
+                " VALUES (100, 77, :code, 5, '2026-03-02', '2026-03-02 10:00:00')"
+            ),
+            {"code": f.CARD.code},
+        )
+
+
+def test_0012_replaces_the_entry_foreign_key_on_postgres_and_downgrade_restores_it(db_url):
+    """Migration 0012: on PostgreSQL the per-row deferred foreign key from postings to entries gives way
+    to the set-based check at commit (ledger/guards.py); SQLite keeps the foreign key. Either way, before
+    and after, a posting whose entry never arrives is refused at commit."""
+    from alembic import command
+
+    from ledger.migrate import alembic_config
+
+    engine = get_engine(db_url)
+    pg = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        head = current_revision(conn)
+        assert _entry_reference(conn) == ((False, True) if pg else (True, False))
+        assert inspect(conn).has_table("posting_entry_checks")
+        post_entries(conn, *f.batch([f.load("L1", 10_000)]), f.accounts(), source="test")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0011")
+    with engine.connect() as conn:
+        assert _entry_reference(conn) == (True, False)
+        assert not inspect(conn).has_table("posting_entry_checks")
+    with pytest.raises(DBAPIError):  # the restored foreign key refuses it
+        _post_without_entry(engine)
+    with engine.begin() as conn:
+        upgrade(conn)
+    with engine.connect() as conn:
+        assert current_revision(conn) == head
+        assert _entry_reference(conn) == ((False, True) if pg else (True, False))
+    with pytest.raises(DBAPIError, match="does not exist" if pg else "FOREIGN KEY"):
+        _post_without_entry(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM postings")).scalar_one() == 2
+        assert conn.execute(text("SELECT count(*) FROM posting_entry_checks")).scalar_one() == 0
