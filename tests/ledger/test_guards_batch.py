@@ -80,9 +80,9 @@ def test_a_posting_whose_entry_never_arrives_refuses_the_batch_at_commit(db_url,
     missing = {"first": 100, "middle": 105, "last": 200}[missing_at]
     rows = [p for i, eid in enumerate(ids) for p in _balanced(1_000 + 10 * i, eid)]
     pg = get_engine(db_url).dialect.name == "postgresql"
-    with pytest.raises(REFUSED, match=f"journal entry {missing}, which does not exist" if pg else "FOREIGN KEY"):
-        with get_engine(db_url).begin() as conn:
-            _insert_batch(conn, rows, [e for e in ids if e != missing])
+    refusal = f"journal entry {missing}, which does not exist" if pg else "FOREIGN KEY"
+    with pytest.raises(REFUSED, match=refusal), get_engine(db_url).begin() as conn:
+        _insert_batch(conn, rows, [e for e in ids if e != missing])
     with get_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM journal_entries")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM postings")).scalar() == 2
