@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy import Connection, text
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, text
 from careledger.faults import crash_point
 from feeds import store
 from feeds.archive import archive_file
+from feeds.read_ahead import read_ahead
 from ledger.bulk import bulk_insert
 from ledger.corrections import reverse_entry
 from ledger.db import get_engine, take_ledger_lock
@@ -41,6 +43,9 @@ from ledger.sqlfilters import execute_where_in, rows_where_in
 from ledger.tables import feed_files
 from schemas.canonical import CANONICAL_SCHEMA
 from schemas.reference import ReferenceData
+
+if TYPE_CHECKING:
+    from feeds.readers.common import ReadResult
 
 HOLD_CLOSING_STATUSES = ("settled", "released", "declined")
 
@@ -629,12 +634,9 @@ def ingest_drop(
     if only_files is not None:
         provider_files = [p for p in provider_files if p.name in only_files]
     known_accounts = set(ref.cardholders.select("provider", "account_id").iter_rows())
-    for i, path in enumerate(provider_files, 1):
-        provider, kind, feed_date = detect_file(path)  # type: ignore[misc]
-        say(f"[{i}/{len(provider_files)}] {path.name}")
-        summary.files.append(
-            _ingest_one(engine, path, provider, kind, feed_date, drop_dir, run_id, ref, known_accounts, validation, archive_root)
-        )
+    summary.files.extend(
+        _ingest_files(engine, provider_files, drop_dir, run_id, ref, known_accounts, validation, archive_root, say)
+    )
     with engine.begin() as conn:
         take_ledger_lock(conn)  # another ingest may be posting take-ons for the same cards right now
         summary.take_ons = post_take_ons(conn, ref, "take-on")
@@ -657,29 +659,37 @@ def _validation_store(root: Path | None, run_id: str):
     return RunValidationStore(Path(root), run_id)
 
 
-def _ingest_one(
-    engine, path: Path, provider: str, kind: str, feed_date: dt.date, drop_dir: Path, run_id: str,
-    ref: ReferenceData, known_accounts: set, validation, archive_root: Path | None,
-) -> FileSummary:
-    from feeds.classify import classify
+@dataclass
+class _ReadFile:
+    """One provider file as the read-ahead worker hands it over: read, archived, validated; nothing
+    written to the ledger yet. ``refused``: the reader refused it whole (the message is in ``fs``)."""
+
+    path: Path
+    provider: str
+    kind: str
+    feed_date: dt.date
+    sha: str
+    fs: FileSummary
+    refused: bool = False
+    result: ReadResult | None = None
+    txns: pl.DataFrame | None = None
+    quarantine: pl.DataFrame | None = None
+
+
+def _read_and_validate(
+    path: Path, provider: str, kind: str, feed_date: dt.date, sha: str,
+    known_accounts: set, validation, archive_root: Path | None,
+) -> _ReadFile:
+    """Read, archive and validate one provider file. No database access: it runs in the read-ahead
+    worker while the previous file is being written (``read_ahead``)."""
     from feeds.readers import FileRefused, read_provider_file
 
-    sha = sha256_of(path)
     fs = FileSummary(path.name, provider, kind, "loaded")
-    with engine.begin() as conn:
-        seen = _already_registered(conn, sha)
-    if seen is not None:
-        return _skipped(fs, seen)
     try:
         result = read_provider_file(path)
     except FileRefused as exc:
         fs.status, fs.message = "refused", str(exc)
-        with engine.begin() as conn:
-            take_ledger_lock(conn)
-            if (seen := _already_registered(conn, sha)) is not None:
-                return _skipped(fs, seen)
-            _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
-        return fs
+        return _ReadFile(path, provider, kind, feed_date, sha, fs, refused=True)
     if archive_root is not None:
         archive_file(path, Path(archive_root), provider, feed_date, sha)
 
@@ -712,6 +722,24 @@ def _ingest_one(
             )
             keep = pl.Series([i not in set(bad) for i in range(txns.height)])
             txns = txns.filter(keep)
+    return _ReadFile(path, provider, kind, feed_date, sha, fs, result=result, txns=txns, quarantine=quarantine)
+
+
+def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: ReferenceData) -> FileSummary:
+    """Write one read file in its own transaction, all or nothing: the refusal of a refused file, else
+    its items (stored and posted), balances, quarantine, incidents and registration."""
+    from feeds.classify import classify
+
+    fs, sha = read.fs, read.sha
+    if read.refused:
+        with engine.begin() as conn:
+            take_ledger_lock(conn)
+            if (seen := _already_registered(conn, sha)) is not None:
+                return _skipped(fs, seen)
+            _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)
+        return fs
+    assert read.result is not None and read.txns is not None and read.quarantine is not None
+    txns, quarantine, result = read.txns, read.quarantine, read.result
     with engine.begin() as conn:
         # Under the ledger lock, check again: another process may have loaded this file meanwhile.
         take_ledger_lock(conn)
@@ -721,7 +749,7 @@ def _ingest_one(
             money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
             known = store.known_contributors(conn, money_in_cards) if money_in_cards else None
             counts = store_and_post(
-                conn, classify(txns, ref, known_contributors=known), ref, source=path.name, feed_date=feed_date
+                conn, classify(txns, ref, known_contributors=known), ref, source=read.path.name, feed_date=read.feed_date
             )
             fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
             fs.conflicts = counts["conflicts"]
@@ -730,11 +758,50 @@ def _ingest_one(
         if result.balances.height:
             store.save_provider_balances(conn, result.balances)
         fs.rows_quarantined = _quarantine(conn, quarantine, run_id, sha)
-        _record_incidents(conn, fs, result.incidents, run_id, {path.name: sha}, tell="the provider")
-        _register(conn, fs, sha, feed_date, drop_dir, run_id, None)
+        _record_incidents(conn, fs, result.incidents, run_id, {read.path.name: sha}, tell="the provider")
+        _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)
         crash_point("before_commit")
     crash_point("after_commit")
     return fs
+
+
+def _ingest_files(
+    engine, provider_files: list[Path], drop_dir: Path, run_id: str, ref: ReferenceData, known_accounts: set,
+    validation, archive_root: Path | None, say: ProgressFn,
+) -> list[FileSummary]:
+    """Load the provider files in order, each in its own transaction, reading ahead.
+
+    Why read ahead: while a file's rows are written, the database server does most of the work and this
+    process mostly waits on it; reading and validating the next file meanwhile (in one worker thread; the
+    wait releases Python's lock) takes that file's read and validation off the night's critical path. Only
+    this thread touches the database: it checks each file's registration (by SHA-256) before handing the
+    file to the worker, so a re-run of a loaded folder still reads nothing. At most two files' rows are in
+    memory at once: the one being written and the one read ahead.
+    """
+    from feeds.readers import detect_file
+
+    summaries: list[FileSummary] = []
+    work: list[tuple[int, Path, tuple[str, str, dt.date], str]] = []
+    for i, path in enumerate(provider_files, 1):
+        provider, kind, feed_date = detect_file(path)  # type: ignore[misc]
+        sha = sha256_of(path)
+        with engine.begin() as conn:
+            seen = _already_registered(conn, sha)
+        if seen is not None:
+            say(f"[{i}/{len(provider_files)}] {path.name}: already loaded")
+            summaries.append(_skipped(FileSummary(path.name, provider, kind, "loaded"), seen))
+            continue
+        work.append((i, path, (provider, kind, feed_date), sha))
+
+    def read(item: tuple[int, Path, tuple[str, str, dt.date], str]) -> _ReadFile:
+        _, path, (provider, kind, feed_date), sha = item
+        return _read_and_validate(path, provider, kind, feed_date, sha, known_accounts, validation, archive_root)
+
+    for (i, path, _, _), read_file in zip(work, read_ahead(read, work), strict=True):
+        say(f"[{i}/{len(provider_files)}] {path.name}")
+        summaries.append(_store_file(engine, read_file, drop_dir, run_id, ref))
+    order = {p.name: n for n, p in enumerate(provider_files)}
+    return sorted(summaries, key=lambda fs: order[fs.file_name])
 
 
 def _skipped(fs: FileSummary, seen: tuple[str, str]) -> FileSummary:
