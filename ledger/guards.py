@@ -52,6 +52,39 @@ POSTGRES_ENTRY_CHECK_TRIGGERS: tuple[str, ...] = (
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION careledger_check_posting_entries()",
 )
 
+def check_new_postings_ddl(*, entry_checks: bool) -> str:
+    """PostgreSQL's statement check of new postings: not added to a posted entry, to accounts in the chart,
+    and (``entry_checks``, migration 0012 on) their entry ids' range recorded for the check at commit.
+    Migration 0012's downgrade installs it without the last part."""
+    record = (
+        """
+      -- Their entries must exist by commit: checked then, over this statement's range of entry ids.
+      INSERT INTO posting_entry_checks (min_entry_id, max_entry_id)
+        SELECT min(np.entry_id), max(np.entry_id) FROM new_postings np HAVING count(*) > 0;"""
+        if entry_checks
+        else ""
+    )
+    return f"""
+    CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE bad bigint; bad_code text;
+    BEGIN
+      SELECT np.entry_id INTO bad FROM new_postings np
+       WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
+          USING ERRCODE = 'restrict_violation';
+      END IF;
+      SELECT np.account_code INTO bad_code FROM new_postings np
+       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;{record}
+      RETURN NULL;
+    END $$
+    """
+
+
 POSTGRES_DDL: tuple[str, ...] = (
     """
     CREATE OR REPLACE FUNCTION careledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -84,28 +117,7 @@ POSTGRES_DDL: tuple[str, ...] = (
       RETURN NULL;
     END $$
     """,
-    """
-    CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad bigint; bad_code text;
-    BEGIN
-      SELECT np.entry_id INTO bad FROM new_postings np
-       WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
-      IF FOUND THEN
-        RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
-          USING ERRCODE = 'restrict_violation';
-      END IF;
-      SELECT np.account_code INTO bad_code FROM new_postings np
-       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
-      IF FOUND THEN
-        RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
-          USING ERRCODE = 'foreign_key_violation';
-      END IF;
-      -- Their entries must exist by commit: checked then, over this statement's range of entry ids.
-      INSERT INTO posting_entry_checks (min_entry_id, max_entry_id)
-        SELECT min(np.entry_id), max(np.entry_id) FROM new_postings np HAVING count(*) > 0;
-      RETURN NULL;
-    END $$
-    """,
+    check_new_postings_ddl(entry_checks=True),
     # Deferred to commit, once per INSERT into postings: no posting in the statement's range of entry ids
     # may lack its entry. Dynamic SQL, so each check is planned with its own range (a merge anti-join of
     # the two index ranges) rather than a generic plan. Every committed entry has postings, so the check

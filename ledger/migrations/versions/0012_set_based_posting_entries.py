@@ -20,7 +20,12 @@ databases have the declared schema. Downgrade restores the foreign key and the p
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.guards import POSTGRES_DDL, POSTGRES_ENTRY_CHECK_TRIGGERS, POSTGRES_SET_BASED_ENTRY_REFERENCE
+from ledger.guards import (
+    POSTGRES_DDL,
+    POSTGRES_ENTRY_CHECK_TRIGGERS,
+    POSTGRES_SET_BASED_ENTRY_REFERENCE,
+    check_new_postings_ddl,
+)
 
 revision = "0012"
 down_revision = "0011"
@@ -28,28 +33,6 @@ branch_labels = None
 depends_on = None
 
 TABLE = "posting_entry_checks"
-
-# careledger_check_new_postings as it was before this revision (for downgrade).
-PREVIOUS_CHECK_NEW_POSTINGS = """
-CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad bigint; bad_code text;
-BEGIN
-  SELECT np.entry_id INTO bad FROM new_postings np
-   WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
-      USING ERRCODE = 'restrict_violation';
-  END IF;
-  SELECT np.account_code INTO bad_code FROM new_postings np
-   WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
-      USING ERRCODE = 'foreign_key_violation';
-  END IF;
-  RETURN NULL;
-END $$
-"""
-
 
 def _create_table_if_missing() -> None:
     if sa.inspect(op.get_bind()).has_table(TABLE):
@@ -78,7 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS posting_entries_exist ON {TABLE}")
-        op.execute(PREVIOUS_CHECK_NEW_POSTINGS)
+        op.execute(check_new_postings_ddl(entry_checks=False))  # as it was before this revision
         op.execute("DROP FUNCTION IF EXISTS careledger_check_posting_entries()")
         table, constraint = POSTGRES_SET_BASED_ENTRY_REFERENCE
         op.execute(
