@@ -18,6 +18,13 @@ def add_columns_if_missing(op, table: str, columns: tuple[sa.Column, ...]) -> No
             op.add_column(table, column)
 
 
+def create_table_if_missing(op, table: str, *columns: sa.Column, **kw) -> None:
+    """Create ``table`` unless it is there already (the baseline creates every table declared in
+    ``ledger.tables`` on a new database; an older one gets it from the migration that introduced it)."""
+    if not sa.inspect(op.get_bind()).has_table(table):
+        op.create_table(table, *columns, **kw)
+
+
 def index_names(op, table: str) -> set[str]:
     """The names of ``table``'s indexes, read from the catalogue.
 

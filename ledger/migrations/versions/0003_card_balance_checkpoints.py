@@ -17,6 +17,8 @@ it starts empty and fills on the next read.
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import create_table_if_missing
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -26,9 +28,8 @@ TABLE = "card_balance_checkpoints"
 
 
 def upgrade() -> None:
-    if sa.inspect(op.get_bind()).has_table(TABLE):
-        return
-    op.create_table(
+    create_table_if_missing(
+        op,
         TABLE,
         sa.Column("as_of_date", sa.Date, primary_key=True, comment="London day the balances are at the end of"),
         sa.Column("account_code", sa.String(200), primary_key=True,

@@ -26,6 +26,7 @@ from ledger.guards import (
     POSTGRES_SET_BASED_ENTRY_REFERENCE,
     check_new_postings_ddl,
 )
+from ledger.migrations import create_table_if_missing
 
 revision = "0012"
 down_revision = "0011"
@@ -34,19 +35,15 @@ depends_on = None
 
 TABLE = "posting_entry_checks"
 
-def _create_table_if_missing() -> None:
-    if sa.inspect(op.get_bind()).has_table(TABLE):
-        return
-    op.create_table(
+
+def upgrade() -> None:
+    create_table_if_missing(
+        op,
         TABLE,
         sa.Column("check_id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("min_entry_id", sa.BigInteger, nullable=False),
         sa.Column("max_entry_id", sa.BigInteger, nullable=False),
     )
-
-
-def upgrade() -> None:
-    _create_table_if_missing()
     if op.get_bind().dialect.name != "postgresql":
         return
     for ddl in POSTGRES_DDL:  # the functions, with the new check (CREATE OR REPLACE)
