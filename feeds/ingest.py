@@ -674,36 +674,32 @@ def _validation_store(root: Path | None, run_id: str):
 @dataclass
 class _ReadFile:
     """One provider file as the read-ahead worker hands it over: read, archived, validated; nothing
-    written to the ledger yet. ``refused``: the reader refused it whole (the message is in ``fs``)."""
+    written to the ledger yet. A file the reader refused whole has ``fs.status`` "refused" and no rows."""
 
     path: Path
-    provider: str
-    kind: str
     feed_date: dt.date
     sha: str
     fs: FileSummary
-    refused: bool = False
     result: ReadResult | None = None
     txns: pl.DataFrame | None = None
     quarantine: pl.DataFrame | None = None
 
 
 def _read_and_validate(
-    path: Path, provider: str, kind: str, feed_date: dt.date, sha: str,
+    path: Path, feed_date: dt.date, sha: str, fs: FileSummary,
     known_accounts: set, validation, archive_root: Path | None,
 ) -> _ReadFile:
     """Read, archive and validate one provider file. No database access: it runs in the read-ahead
     worker while the previous file is being written (``read_ahead``)."""
     from feeds.readers import FileRefused, read_provider_file
 
-    fs = FileSummary(path.name, provider, kind, "loaded")
     try:
         result = read_provider_file(path)
     except FileRefused as exc:
         fs.status, fs.message = "refused", str(exc)
-        return _ReadFile(path, provider, kind, feed_date, sha, fs, refused=True)
+        return _ReadFile(path, feed_date, sha, fs)
     if archive_root is not None:
-        archive_file(path, Path(archive_root), provider, feed_date, sha)
+        archive_file(path, Path(archive_root), fs.provider, feed_date, sha)
 
     crash_point("after_read")
     txns = result.transactions
@@ -734,7 +730,7 @@ def _read_and_validate(
             )
             keep = pl.Series([i not in set(bad) for i in range(txns.height)])
             txns = txns.filter(keep)
-    return _ReadFile(path, provider, kind, feed_date, sha, fs, result=result, txns=txns, quarantine=quarantine)
+    return _ReadFile(path, feed_date, sha, fs, result=result, txns=txns, quarantine=quarantine)
 
 
 def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: ReferenceData) -> FileSummary:
@@ -743,20 +739,16 @@ def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: Refer
     from feeds.classify import classify
 
     fs, sha = read.fs, read.sha
-    if read.refused:
-        with engine.begin() as conn:
-            take_ledger_lock(conn)
-            if (seen := _already_registered(conn, sha)) is not None:
-                return _skipped(fs, seen)
-            _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)
-        return fs
-    assert read.result is not None and read.txns is not None and read.quarantine is not None
-    txns, quarantine, result = read.txns, read.quarantine, read.result
     with engine.begin() as conn:
         # Under the ledger lock, check again: another process may have loaded this file meanwhile.
         take_ledger_lock(conn)
         if (seen := _already_registered(conn, sha)) is not None:
             return _skipped(fs, seen)
+        if fs.status == "refused":
+            _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)
+            return fs
+        assert read.result is not None and read.txns is not None and read.quarantine is not None
+        txns, quarantine, result = read.txns, read.quarantine, read.result
         if txns.height:
             money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
             known = store.known_contributors(conn, money_in_cards) if money_in_cards else None
@@ -793,23 +785,24 @@ def _ingest_files(
     from feeds.readers import detect_file
 
     summaries: list[FileSummary] = []
-    work: list[tuple[int, Path, tuple[str, str, dt.date], str]] = []
+    work: list[tuple[int, Path, dt.date, str, FileSummary]] = []
     for i, path in enumerate(provider_files, 1):
         provider, kind, feed_date = detect_file(path)  # type: ignore[misc]
         sha = sha256_of(path)
+        fs = FileSummary(path.name, provider, kind, "loaded")
         with engine.begin() as conn:
             seen = _already_registered(conn, sha)
         if seen is not None:
             say(f"[{i}/{len(provider_files)}] {path.name}: already loaded")
-            summaries.append(_skipped(FileSummary(path.name, provider, kind, "loaded"), seen))
+            summaries.append(_skipped(fs, seen))
             continue
-        work.append((i, path, (provider, kind, feed_date), sha))
+        work.append((i, path, feed_date, sha, fs))
 
-    def read(item: tuple[int, Path, tuple[str, str, dt.date], str]) -> _ReadFile:
-        _, path, (provider, kind, feed_date), sha = item
-        return _read_and_validate(path, provider, kind, feed_date, sha, known_accounts, validation, archive_root)
+    def read(item: tuple[int, Path, dt.date, str, FileSummary]) -> _ReadFile:
+        _, path, feed_date, sha, fs = item
+        return _read_and_validate(path, feed_date, sha, fs, known_accounts, validation, archive_root)
 
-    for (i, path, _, _), read_file in zip(work, read_ahead(read, work), strict=True):
+    for (i, path, *_), read_file in zip(work, read_ahead(read, work), strict=True):
         say(f"[{i}/{len(provider_files)}] {path.name}")
         summaries.append(_store_file(engine, read_file, drop_dir, run_id, ref))
     order = {p.name: n for n, p in enumerate(provider_files)}
