@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
 )
 
+from schemas.canonical import CONTRIBUTION_SQL
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 from schemas.reference import REFERENCE_FILES, ReferenceFile
 
@@ -239,6 +240,12 @@ Index(
     sqlite_where=text(CASH_LIKE_PURCHASE_SQL), postgresql_where=text(CASH_LIKE_PURCHASE_SQL),
 )
 Index("ix_transactions_account", transactions.c.provider, transactions.c.account_id)
+# Contributions by card (a few a month per client): which payers paid onto a card before, without
+# visiting every item the card ever had (feeds.store.known_contributors; migration 0013).
+Index(
+    "ix_transactions_contribution_payers", transactions.c.provider, transactions.c.account_id,
+    sqlite_where=text(CONTRIBUTION_SQL), postgresql_where=text(CONTRIBUTION_SQL),
+)
 Index("ix_transactions_related", transactions.c.provider, transactions.c.related_txn_id)
 # Items written since a moment (screening.run.late_clients: what arrived since the last screening run
 # began), without filtering every item of the late-arrival window (migration 0010).

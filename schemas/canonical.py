@@ -41,6 +41,9 @@ MONEY_IN_KINDS: frozenset[str] = frozenset(
     {"council_load", "contribution", "other_money_in", "refund", "chargeback"}
 )
 SPEND_KINDS: frozenset[str] = frozenset({"card_purchase", "cash", "payment_to_payee"})
+# The items that are contributions, as SQL: the predicate of the partial index
+# ix_transactions_contribution_payers and of the read it serves (feeds.store.known_contributors).
+CONTRIBUTION_SQL = "kind = 'contribution'"
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
