@@ -11,8 +11,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from ledger.wal import AUTOCHECKPOINT_PRAGMA, WAL_SIZE_LIMIT_PRAGMA, checkpointer_for
 
 DEFAULT_DB_URL = "sqlite:///careledger.db"
 DB_URL_ENV = "CARELEDGER_DB_URL"
@@ -37,6 +40,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - tr
     cur.execute("PRAGMA busy_timeout=60000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(AUTOCHECKPOINT_PRAGMA)  # the WAL is copied by a background thread (ledger.wal), not by a commit
+    cur.execute(WAL_SIZE_LIMIT_PRAGMA)
     cur.close()
 
 
@@ -47,6 +52,10 @@ def get_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if (path := sqlite_file(engine)) is not None:
+            checkpointer = checkpointer_for(path)
+            # A connection back in the pool has committed or rolled back: new log pages, if any, get copied.
+            event.listen(engine, "checkin", lambda *_: checkpointer.wake())
         # Take SQLite's write lock at BEGIN (not at the first write) so two writers queue instead
         # of one failing half-way with "database is locked".
         @event.listens_for(engine, "begin")
@@ -60,6 +69,14 @@ def get_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine; None for an in-memory database or another backend."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    return Path(database) if database and database != ":memory:" and not database.startswith("file:") else None
 
 
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:

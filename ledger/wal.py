@@ -1,0 +1,102 @@
+"""SQLite's write-ahead log copied into the database file by a background thread, not by the writer.
+
+Why: in WAL mode SQLite's own auto-checkpoint runs inside the COMMIT that takes the log past 1,000
+pages, so the night's writer stops to copy every page it dirtied into the database file before it can
+read the next file. The pages a night dirties grow with the tables: new items land all over the
+indexes keyed by card, client and provider id, one page each, and a longer history has more pages to
+land on. On a 60-day history of 10,000 cards the checkpoint was 1.3 s of a 12 s night (0.2 s on the
+first night). PostgreSQL does this in its own background checkpointer; here one thread per database
+file does it, woken whenever a connection goes back to the pool (after a commit), with its own
+connection and PASSIVE checkpoints, which never wait for or block readers and writers.
+
+Nothing about durability changes: a commit is in the log either way, a checkpoint copies committed
+pages only, and SQLite survives a checkpoint cut short (a crash) by running it again from the log.
+If the process ends before the thread has caught up, the log is simply longer until the next
+checkpoint (any later connection's, or SQLite's own when the last connection closes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Checkpoints are off in the connections our engine opens (``ledger.db``); this thread does them.
+AUTOCHECKPOINT_PRAGMA = "PRAGMA wal_autocheckpoint=0"
+# Once a checkpointed log is started again from its beginning, SQLite cuts the file back to this size:
+# a large night's log (gigabytes at a million items) does not stay on disk until the next one.
+WAL_SIZE_LIMIT_PRAGMA = f"PRAGMA journal_size_limit={64 * 2**20}"
+BUSY_TIMEOUT_MS = 60_000
+
+
+class WalCheckpointer:
+    """One database file's background checkpointer: ``wake()`` after writes, ``drain()`` to wait for it.
+
+    The thread is started on the first ``wake()`` in a process (a forked Airflow task starts its own)
+    and is a daemon: it never keeps a process alive.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.checkpoints = 0  # how many ran (tests and benchmarks read it)
+        self.frames_copied = 0
+
+    def wake(self) -> None:
+        """There may be new pages in the log: copy them soon."""
+        with self._lock:
+            self._idle.clear()
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint:{self.path.name}", daemon=True)
+                self._thread.start()
+            self._wake.set()
+
+    def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait until a checkpoint has run since this call (True), or time out: every page committed before
+        it is then in the database file, except what a reader still using an older snapshot holds back."""
+        self.wake()
+        return self._idle.wait(timeout_s)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(AUTOCHECKPOINT_PRAGMA)
+            conn.execute(WAL_SIZE_LIMIT_PRAGMA)
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                try:
+                    _busy, _log_frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # a log being recovered, a file gone: try again on the next wake
+                    log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+                    copied = 0
+                self.checkpoints += 1
+                self.frames_copied += max(copied, 0)
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._idle.set()
+        finally:  # pragma: no cover - a daemon thread ends with its process
+            conn.close()
+
+
+_checkpointers: dict[Path, WalCheckpointer] = {}
+_registry_lock = threading.Lock()
+
+
+def checkpointer_for(path: Path) -> WalCheckpointer:
+    """The one checkpointer of this database file in this process."""
+    key = Path(path).resolve()
+    with _registry_lock:
+        if key not in _checkpointers:
+            _checkpointers[key] = WalCheckpointer(key)
+        return _checkpointers[key]

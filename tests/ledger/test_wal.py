@@ -1,0 +1,105 @@
+"""Goal: on SQLite, committing never copies the write-ahead log into the database file itself (a night's
+writer does not wait for it, ledger.wal); a background thread does, soon after, so what was committed
+reaches the database file without anyone asking; and nothing changes for readers or for durability."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from ledger.db import get_engine, sqlite_file
+from ledger.wal import WalCheckpointer, checkpointer_for
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'wal.db'}"
+    yield url
+    get_engine(url).dispose()
+
+
+def _rows_in_database_file_alone(path, tmp_path) -> int:
+    """Rows of table t in the database file without its log: what a checkpoint has copied so far."""
+    alone = tmp_path / f"alone-{next(_copies)}.db"
+    shutil.copyfile(path, alone)  # the -wal file is not copied, so only checkpointed pages are seen
+    conn = sqlite3.connect(alone)
+    try:
+        return conn.execute("SELECT count(*) FROM t").fetchone()[0]
+    finally:
+        conn.close()
+
+
+_copies = itertools.count()
+
+
+def test_commits_leave_the_log_to_the_background_checkpointer(sqlite_url, tmp_path):
+    engine = get_engine(sqlite_url)
+    path = sqlite_file(engine)
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0  # a commit never checkpoints
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    checkpointer = checkpointer_for(path)
+    assert checkpointer.drain(timeout_s=30)
+    before = checkpointer.frames_copied
+    for batch in range(5):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": f"{batch}-{i}" * 20} for i in range(2_000)])
+    assert checkpointer.drain(timeout_s=30)
+    assert checkpointer.frames_copied > before
+    # Everything committed is in the database file itself, not only in the log.
+    assert _rows_in_database_file_alone(path, tmp_path) == 10_000
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 10_000
+
+
+def test_without_the_checkpointer_the_commits_stay_in_the_log(tmp_path):
+    # The control for the test above: with checkpoints off and no thread to do them, the database file
+    # alone does not have the rows, so that test's check could fail.
+    path = tmp_path / "plain.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the empty table is in the file
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(str(i) * 20,) for i in range(10_000)])
+    keep_open = sqlite3.connect(path)  # the last connection to close would checkpoint
+    try:
+        assert _rows_in_database_file_alone(path, tmp_path) == 0
+        checkpointer = WalCheckpointer(path)
+        assert checkpointer.drain(timeout_s=30)
+        assert _rows_in_database_file_alone(path, tmp_path) == 10_000
+    finally:
+        keep_open.close()
+        conn.close()
+
+
+def test_a_reader_sees_every_commit_while_the_checkpointer_runs(sqlite_url):
+    engine = get_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    seen: list[int] = []
+    for _ in range(20):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": "x" * 200} for _ in range(500)])
+        with engine.connect() as conn:  # a checkpoint may be copying the log meanwhile
+            seen.append(conn.execute(text("SELECT count(*) FROM t")).scalar_one())
+    assert seen == [500 * b for b in range(1, 21)]
+
+
+def test_a_new_process_starts_its_own_thread(tmp_path, monkeypatch):
+    # A forked Airflow task inherits the registry but not the thread: the first wake there starts one.
+    path = tmp_path / "forked.db"
+    sqlite3.connect(path).execute("PRAGMA journal_mode=WAL").close()
+    checkpointer = WalCheckpointer(path)
+    assert checkpointer.drain(timeout_s=30)
+    first = checkpointer._thread
+    monkeypatch.setattr("ledger.wal.os.getpid", lambda: -1)
+    assert checkpointer.drain(timeout_s=30)
+    assert checkpointer._thread is not first and checkpointer._thread.is_alive()
+    assert checkpointer._thread.daemon  # never keeps a process alive
+    assert any(t is checkpointer._thread for t in threading.enumerate())
