@@ -7,6 +7,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from feeds.classify import classify, normalise_reference, reference_matches
 from feeds.readers import read_reference
@@ -112,3 +114,44 @@ def test_payer_known_from_earlier_contributions_counts(ref):
     assert classify(conform(pl.DataFrame(rows)), ref, known_contributors=known)["kind"].to_list() == ["contribution", "other_money_in"]
     other_client = known.with_columns(pl.lit("C0019").alias("client_id"))
     assert classify(conform(pl.DataFrame(rows)), ref, known_contributors=other_client)["kind"].to_list() == ["other_money_in"] * 2
+
+
+def _holder_of_the_day(holders: list[dict], provider: str, account: str, day: dt.date) -> str | None:
+    """The definition, item by item: among the card's holders, one whose opened..closed covers the day,
+    else any; the latest opened first."""
+    mine = [h for h in holders if (h["provider"], h["account_id"]) == (provider, account)]
+    if not mine:
+        return None
+
+    def covers(h: dict) -> bool:
+        return h["opened"] <= day and (h["closed"] is None or h["closed"] >= day)
+
+    best = max(mine, key=lambda h: (covers(h), h["opened"]))
+    return best["client_id"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    holders=st.lists(
+        st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["1", "2", "3"]), st.integers(0, 40), st.one_of(st.none(), st.integers(0, 60))),
+        max_size=8, unique_by=lambda h: (h[0], h[1], h[2]),  # a card's holders opened on different days
+    ),
+    items=st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["1", "2", "3", "4"]), st.integers(0, 60)), min_size=1, max_size=12),
+)
+def test_each_item_goes_to_its_cards_holder_of_the_day(ref, holders, items):
+    # One holder per card (the usual extract, decided by a join) and several (a reissued card, decided by
+    # the day), against the item-by-item definition; the items keep their order.
+    base = dt.date(2026, 1, 1)
+    rows = [
+        {"provider": p, "account_id": a, "client_id": f"C{i}", "council": "Testshire",
+         "opened": base + dt.timedelta(days=o), "closed": None if c is None else base + dt.timedelta(days=o + c)}
+        for i, (p, a, o, c) in enumerate(holders)
+    ]
+    holder_frame = pl.DataFrame(rows, schema={c: ref.cardholders.schema[c] for c in ("provider", "account_id", "client_id", "council", "opened", "closed")})
+    others = [pl.lit(None, dtype=t).alias(c) for c, t in ref.cardholders.schema.items() if c not in holder_frame.columns]
+    ref2 = type(ref)(**{**ref.__dict__, "cardholders": holder_frame.with_columns(others).select(ref.cardholders.columns)})
+    txns = [_txn(f"t{i}", "fee", -1, provider=p, account=a, day=base + dt.timedelta(days=d)) for i, (p, a, d) in enumerate(items)]
+    out = _classify(ref2, txns)
+    assert out["provider_txn_id"].to_list() == [t["provider_txn_id"] for t in txns]
+    expected = [_holder_of_the_day(rows, p, a, base + dt.timedelta(days=d)) for p, a, d in items]
+    assert out["client_id"].to_list() == expected
