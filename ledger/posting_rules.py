@@ -131,11 +131,8 @@ class BuiltEntries:
     states: dict[tuple[str, str], CardState] = field(default_factory=dict)
 
 
-def item_payload_hashes(items: pl.DataFrame) -> pl.Series:
-    """``item_payload_hash`` of every row, vectorised: the same text joined in polars, hashed in one loop.
-
-    Equal, row for row, to ``item_payload_hash`` (``payload_hash`` writes None as "" and ints as str).
-    """
+def _payload_texts(items: pl.DataFrame) -> pl.Series:
+    """What ``item_payload_hash`` hashes, for every row: ``payload_hash``'s text (None as "", ints as str)."""
     related = pl.col("related_txn_id") if "related_txn_id" in items.columns else pl.lit(None, dtype=pl.Utf8)
     parts = [
         pl.col("provider"),
@@ -145,9 +142,29 @@ def item_payload_hashes(items: pl.DataFrame) -> pl.Series:
         pl.col("amount_pence").cast(pl.Utf8),
         related,
     ]
-    text = items.select(pl.concat_str([e.cast(pl.Utf8).fill_null("") for e in parts], separator="\x1f").alias("t"))["t"]
+    return items.select(pl.concat_str([e.cast(pl.Utf8).fill_null("") for e in parts], separator="\x1f").alias("t"))["t"]
+
+
+def item_payload_hashes(items: pl.DataFrame, *, earlier: tuple[pl.DataFrame, pl.Series] | None = None) -> pl.Series:
+    """``item_payload_hash`` of every row, vectorised: the same text joined in polars, hashed in one loop.
+
+    Equal, row for row, to ``item_payload_hash``. ``earlier``: the same rows in the same order before a
+    step that may have changed some of them (``feeds.classify`` decides kinds), with their hashes as
+    computed then (the read-ahead worker, off the night's critical path): only rows whose text changed
+    are hashed again. The loop is about 2 µs a row, 2 s of a million-item night.
+    """
     sha = hashlib.sha256
-    return pl.Series("payload_hash", [sha(t.encode()).hexdigest() for t in text], dtype=pl.Utf8)
+    texts = _payload_texts(items)
+    if earlier is None:
+        return pl.Series("payload_hash", [sha(t.encode()).hexdigest() for t in texts], dtype=pl.Utf8)
+    before_items, before_hashes = earlier
+    assert before_items.height == items.height == before_hashes.len(), "earlier hashes must be of the same rows"
+    changed = (texts != _payload_texts(before_items)).fill_null(True)
+    rows = changed.arg_true()
+    out = before_hashes.alias("payload_hash")
+    if rows.len():
+        out = out.scatter(rows, [sha(t.encode()).hexdigest() for t in texts.gather(rows)])
+    return out
 
 
 def build_entries(

@@ -9,9 +9,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from sqlalchemy import text
+
 from clawback import run
 from feeds.ingest import ingest_drop
 from ledger.db import get_engine
+from ledger.posting_rules import item_payload_hash
 from ledger.queries import balances
 from tests.clawback.builders import councils_yaml
 
@@ -113,3 +116,11 @@ def test_unloads_in_each_provider_format_match_their_instructions(db_url, tmp_pa
         b = dict(balances(conn, prefix="c").select("code", "balance_pence").iter_rows())
     assert b["council:Testshire:recovered"] == 120_000
     assert all(b[f"card:{p}:council"] == 60_000 for p in ("A:10442817", "B:ct_19a0", "C:acc0077"))
+    # Ingest hashes items before classify decides their kinds (the read-ahead worker); C's payment to the
+    # funding account became an unload there, so its hash is the unload's, as on every other stored item.
+    with get_engine(db_url).connect() as conn:
+        stored = conn.execute(text(
+            "SELECT provider, provider_txn_id, account_id, kind, amount_pence, related_txn_id, payload_hash FROM transactions"
+        )).mappings().all()
+    assert {(r["provider_txn_id"], r["kind"]) for r in stored} >= {("c-unload", "unload"), ("c-load", "council_load")}
+    assert all(r["payload_hash"] == item_payload_hash(r) for r in stored), stored
