@@ -261,6 +261,13 @@ def settle_after_history(url: str) -> float:
     engine = get_engine(url)
     if (path := sqlite_file(engine)) is not None:
         checkpointer_for(path).drain()
+        import sqlite3
+
+        quiet = sqlite3.connect(path)  # the quiet day's first write would start the log again; do it now
+        try:
+            quiet.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            quiet.close()
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("CHECKPOINT"))

@@ -52,14 +52,17 @@ def get_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
-        if (path := sqlite_file(engine)) is not None:
-            checkpointer = checkpointer_for(path)
+        checkpointer = checkpointer_for(path) if (path := sqlite_file(engine)) is not None else None
+        if checkpointer is not None:
             # A connection back in the pool has committed or rolled back: new log pages, if any, get copied.
             event.listen(engine, "checkin", lambda *_: checkpointer.wake())
+
         # Take SQLite's write lock at BEGIN (not at the first write) so two writers queue instead
         # of one failing half-way with "database is locked".
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Connection) -> None:  # pragma: no cover - trivial
+            if checkpointer is not None:
+                checkpointer.before_write()  # keeps the log from growing without bound (ledger.wal)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         # pysqlite's own transaction handling must be off for the BEGIN above to be ours.

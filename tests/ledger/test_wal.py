@@ -103,3 +103,35 @@ def test_a_new_process_starts_its_own_thread(tmp_path, monkeypatch):
     assert checkpointer._thread is not first and checkpointer._thread.is_alive()
     assert checkpointer._thread.daemon  # never keeps a process alive
     assert any(t is checkpointer._thread for t in threading.enumerate())
+
+
+def test_a_writer_waits_for_the_checkpointer_only_past_the_log_size_limit(sqlite_url, monkeypatch):
+    # Back-to-back writes each begin while the last is still being copied, so SQLite never starts the log
+    # again. Past WAL_BACKPRESSURE_BYTES a writer waits for the thread; after that wait its writes start the
+    # log from its beginning (the file is cut back to journal_size_limit, 64 MB).
+    import os
+
+    import ledger.wal
+
+    engine = get_engine(sqlite_url)
+    checkpointer = checkpointer_for(sqlite_file(engine))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": os.urandom(100_000)} for _ in range(50)])
+    waits = checkpointer.waits
+    monkeypatch.setattr(ledger.wal, "WAL_BACKPRESSURE_BYTES", 10 * 2**30)  # far above this log: no waiting
+    with engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+    assert checkpointer.waits == waits
+    monkeypatch.setattr(ledger.wal, "WAL_BACKPRESSURE_BYTES", 2**20)  # 1 MB: this log is past it
+    assert checkpointer.wal_path.stat().st_size > 2**20
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": b"x"})
+    assert checkpointer.waits == waits + 1
+    probe = sqlite3.connect(sqlite_file(engine))
+    try:
+        _busy, log_frames, _copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        probe.close()
+    assert 0 < log_frames < 10, log_frames  # the log holds the last write only: it was started again
