@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-from ledger.wal import AUTOCHECKPOINT_PRAGMA, WAL_SIZE_LIMIT_PRAGMA, checkpointer_for
+from ledger.wal import AUTOCHECKPOINT_PRAGMA, checkpointer_for
 
 DEFAULT_DB_URL = "sqlite:///careledger.db"
 DB_URL_ENV = "CARELEDGER_DB_URL"
@@ -41,7 +41,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - tr
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(AUTOCHECKPOINT_PRAGMA)  # the WAL is copied by a background thread (ledger.wal), not by a commit
-    cur.execute(WAL_SIZE_LIMIT_PRAGMA)
     cur.close()
 
 

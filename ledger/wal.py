@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 # Checkpoints are off in the connections our engine opens (``ledger.db``); this thread does them.
 AUTOCHECKPOINT_PRAGMA = "PRAGMA wal_autocheckpoint=0"
-# Once a checkpointed log is started again from its beginning, SQLite cuts the file back to this size:
-# a large night's log (gigabytes at a million items) does not stay on disk until the next one.
-WAL_SIZE_LIMIT_PRAGMA = f"PRAGMA journal_size_limit={64 * 2**20}"
 # A writer about to begin waits for the thread to catch up only when the log has grown past this. SQLite
 # starts the log again from its beginning when a writer begins after a complete checkpoint; writes that
 # come back to back (a night's files, one after another) each begin while the last is still being copied,
@@ -77,8 +74,7 @@ class WalCheckpointer:
 
     def before_write(self) -> None:
         """Called as a transaction begins: past ``WAL_BACKPRESSURE_BYTES`` of log, wait for the thread to
-        copy it, so that this writer starts the log again from its beginning (and SQLite cuts the file
-        back to ``journal_size_limit``)."""
+        copy it, so that this writer starts the log again from its beginning."""
         try:
             size = os.stat(self.wal_path).st_size
         except FileNotFoundError:
@@ -97,7 +93,6 @@ class WalCheckpointer:
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(AUTOCHECKPOINT_PRAGMA)
-            conn.execute(WAL_SIZE_LIMIT_PRAGMA)
             while True:
                 self._wake.wait()
                 self._wake.clear()

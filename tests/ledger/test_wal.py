@@ -108,7 +108,7 @@ def test_a_new_process_starts_its_own_thread(tmp_path, monkeypatch):
 def test_a_writer_waits_for_the_checkpointer_only_past_the_log_size_limit(sqlite_url, monkeypatch):
     # Back-to-back writes each begin while the last is still being copied, so SQLite never starts the log
     # again. Past WAL_BACKPRESSURE_BYTES a writer waits for the thread; after that wait its writes start the
-    # log from its beginning (the file is cut back to journal_size_limit, 64 MB).
+    # log from its beginning.
     import os
 
     import ledger.wal
