@@ -1127,6 +1127,50 @@ Stop 19 (2026-12-06). Every figure below was measured in this session on this ma
   off day 1 and almost nothing off day 60, whose extra time is where it was: the commit into larger B-trees
   (ingest other 1.6 -> 3.1 s), screening's near and late days (0.7 -> 2.0 s), the load window (0.5 -> 0.9 s).
 
+Stop 20 (2026-12-06). Measured in this session. The machine ran slower than at stop 19 in some runs (the
+PostgreSQL 1M floor 3.9 -> 4.2 s, its ledger write floor 46.4 -> 50.8 s; SQLite growth day 1 8.1 -> 9.7 s),
+so compare figures within one run:
+
+- **Contributions read by a partial index (migration 0013).** For each card with money coming in, ingest
+  asks which payers paid a contribution onto it before (`feeds.store.known_contributors`). Through
+  `ix_transactions_account` that read visited every item the card ever had: on the 60-day SQLite history,
+  for all 9,943 cards, 6.8-7.5 s; in a night 0.3-0.6 s, and growing every day. The partial index
+  `ix_transactions_contribution_payers` holds contributions only: 0.013-0.018 s.
+- **SQLite's checkpoints off the writer's path (`ledger/wal.py`).** SQLite's auto-checkpoint ran inside the
+  COMMIT that took the write-ahead log past 1,000 pages, so the writer stopped to copy into the database
+  file every page it had dirtied, and a longer history has more pages to dirty. On the 60-day history
+  the checkpoint took 1.3 s (0.2 s on day 1; 68,920 frames, 269 MB). A thread per database file now does
+  it, woken when a connection returns to the pool, with PASSIVE checkpoints. The checkpoint work left
+  after a night is reported (`wal_checkpoint_after_night_s`: 0.005 s on the growth nights, 0.03 s at 1M).
+  Two things showed up on the way, both fixed:
+  - **Back-pressure.** Writes that come back to back each begin while the previous one is still being
+    copied, and then SQLite never starts the log again. The growth benchmark's 58 copied days left an
+    11 GB log, and day 60 took 14.5-17.0 s. Now, once the log passes 512 MB, a writer waits for the thread
+    first (`WalCheckpointer.before_write`). A 50,000-item night writes about 270 MB and never waits.
+  - **The log file is reused, not cut back.** With `journal_size_limit` at 64 MB, every file of a 1M night
+    had to grow a log file of gigabytes again. The SQLite 1M post stage went from 89.8 s to 100.3 s. Without
+    the limit it is 88.4 s.
+  The growth benchmark now checkpoints its copied history before day N, on both databases (SQLite: drain
+  and truncate; PostgreSQL: `CHECKPOINT`). Fifty-eight real nights would each have had a quiet day after
+  them to do this.
+- **classify picks each item's card holder on a narrow frame** (`feeds.classify._owners`). It uses four
+  columns, and a plain join when every card has one holder. Before, it sorted all 30 columns of the file.
+  On a synthetic 1M frame: 0.73 -> 0.07 s with one holder per card, 1.27 -> 0.17 s with reissued cards. The
+  1M profile had shown 2.8 s here.
+- **Payload hashes are computed in the read-ahead worker** (`item_payload_hashes(..., earlier=)`). Hashing in
+  Python costs about 2 µs an item, 2 s at 1M. The worker now does it before classify. The main thread hashes
+  again only items whose kind classify moved to another family: a payment that turns out to be the
+  council's unload.
+- **Results** (the tables above):
+  - PostgreSQL 1M: 106.6 s (post 78.7 s, 1.55x its ledger write floor of 50.8 s; stop 19: 1.64x).
+  - SQLite 1M: **127.8 s** (stop 19: 134.5 s). Post 88.4 s, 1.15x its ledger write floor of 76.6 s. Peak 3,393 MB.
+  - Growth, PostgreSQL: **1.04** (day 1 9.9 / 11.0 s, day 60 10.3 s). Met.
+  - Growth, SQLite: two runs: **1.26** (day 1 9.7 / 10.3 s, day 60 12.2 s, with the 64 MB log limit)
+    and **1.39** (day 1 7.4 / 7.6 s, day 60 10.2 s, final code; stop 19: 1.52, day 60 12.3 s). Not met. What
+    still grows from day 1 to day 60 in the final run: screening 0.8 -> 1.7 s (the near days' items of the
+    clients loaded in them, which day 1 does not have), post 4.0 -> 4.9 s (new items land on more index
+    pages), reconciliation 0.3 -> 0.9 s (the 35-day load window filling), ingest other 1.3 -> 1.8 s..
+
 - **Great Expectations** is about a quarter of the night: importing it takes about 6 s per process
   (now reported as startup, apart from the night), validating 200,000 canonical rows 5-6 s, the
   council extract 2 s, Data Docs 1.5 s.
@@ -1218,7 +1262,8 @@ def _growth_lines(growth: list[tuple[str, dict]]) -> list[str]:
         "Day 1 runs the real nightly path on an empty ledger; days 2..N-1 are then bulk-copied from day 1",
         "(`benchmarks/run.build_history`: every history day adds day 1's entries, postings, transactions (its loads",
         "only every 7th day: a council loads a card weekly), the council's schedule of those loads,",
-        "provider balances carried forward, feed files, open exceptions and a reconciliation run), and day N runs",
+        "provider balances carried forward, feed files, open exceptions and a reconciliation run), the copied history",
+        "is checkpointed as a quiet day after each real night would have (`settle_after_history`), and day N runs",
         "the real nightly path on freshly generated files over that history. Target: day N / day 1 ≤ 1.2.",
         "",
         "| database | cards | transactions a day | days | postings before day N | day 1 s | day N s | ratio | met |",
