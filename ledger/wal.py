@@ -62,6 +62,13 @@ class WalCheckpointer:
         self.frames_copied = 0
         self.waits = 0  # how many times a writer waited for the thread (before_write)
 
+    def _reset_after_fork(self) -> None:
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._thread = None
+
     def wake(self) -> None:
         """There may be new pages in the log: copy them soon."""
         with self._lock:
@@ -112,6 +119,19 @@ class WalCheckpointer:
 
 _checkpointers: dict[Path, WalCheckpointer] = {}
 _registry_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (an Airflow task) gets fresh locks and events: the parent's thread may have held
+    one at the moment of the fork, and a copied lock held by a thread that does not exist in the child
+    would make its first commit wait for ever. The child's first ``wake`` starts its own thread."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for checkpointer in _checkpointers.values():
+        checkpointer._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def checkpointer_for(path: Path) -> WalCheckpointer:

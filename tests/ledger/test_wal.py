@@ -129,9 +129,33 @@ def test_a_writer_waits_for_the_checkpointer_only_past_the_log_size_limit(sqlite
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": b"x"})
     assert checkpointer.waits == waits + 1
+    assert checkpointer.drain(timeout_s=30)  # the thread idle: the probe's checkpoint does not meet its own
     probe = sqlite3.connect(sqlite_file(engine))
     try:
         _busy, log_frames, _copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         probe.close()
     assert 0 < log_frames < 10, log_frames  # the log holds the last write only: it was started again
+
+
+def test_a_forked_child_can_wake_its_checkpointer_whatever_the_parent_held(tmp_path):
+    # A fork copies locks as they are: had the parent's thread held one at that moment, the child's first
+    # commit would wait on it for ever. The child gets fresh locks (os.register_at_fork) and its own thread.
+    import os
+    import signal
+
+    path = tmp_path / "fork.db"
+    sqlite3.connect(path).execute("PRAGMA journal_mode=WAL").close()
+    checkpointer = checkpointer_for(path)
+    assert checkpointer.drain(timeout_s=30)
+    checkpointer._lock.acquire()  # as if the parent's thread held it when the fork happened
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: must not hang (killed after 20 s if it does), and must checkpoint
+            signal.alarm(20)
+            ok = checkpointer.drain(timeout_s=20)
+            os._exit(0 if ok and checkpointer._thread is not None and checkpointer._thread.is_alive() else 1)
+    finally:
+        checkpointer._lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
