@@ -1169,7 +1169,7 @@ so compare figures within one run:
     and **1.39** (day 1 7.4 / 7.6 s, day 60 10.2 s, final code; stop 19: 1.52, day 60 12.3 s). Not met. What
     still grows from day 1 to day 60 in the final run: screening 0.8 -> 1.7 s (the near days' items of the
     clients loaded in them, which day 1 does not have), post 4.0 -> 4.9 s (new items land on more index
-    pages), reconciliation 0.3 -> 0.9 s (the 35-day load window filling), ingest other 1.3 -> 1.8 s..
+    pages), reconciliation 0.3 -> 0.9 s (the 35-day load window filling), ingest other 1.3 -> 1.8 s.
 
 - **Great Expectations** is about a quarter of the night: importing it takes about 6 s per process
   (now reported as startup, apart from the night), validating 200,000 canonical rows 5-6 s, the

@@ -734,7 +734,7 @@ def _read_and_validate(
             keep = pl.Series([i not in set(bad) for i in range(txns.height)])
             txns = txns.filter(keep)
     # The items' payload hashes (2 µs an item in Python) are computed here, off the critical path.
-    hashes = item_payload_hashes(txns) if txns.height else None
+    hashes = item_payload_hashes(txns)
     return _ReadFile(path, feed_date, sha, fs, result=result, txns=txns, quarantine=quarantine, payload_hashes=hashes)
 
 
@@ -752,7 +752,7 @@ def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: Refer
         if fs.status == "refused":
             _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)
             return fs
-        assert read.result is not None and read.txns is not None and read.quarantine is not None
+        assert read.result is not None and read.txns is not None and read.quarantine is not None and read.payload_hashes is not None
         txns, quarantine, result = read.txns, read.quarantine, read.result
         if txns.height:
             money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
@@ -760,7 +760,7 @@ def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: Refer
             classified = classify(txns, ref, known_contributors=known)
             # Hashed by the worker before classify; only an item whose kind classify moved to another family
             # (a payment that is the council's unload) is hashed again here.
-            hashes = item_payload_hashes(classified, earlier=(txns, read.payload_hashes)) if read.payload_hashes is not None else None
+            hashes = item_payload_hashes(classified, earlier=(txns, read.payload_hashes))
             counts = store_and_post(conn, classified, ref, source=read.path.name, feed_date=read.feed_date, payload_hashes=hashes)
             fs.rows_posted, fs.rows_already_posted, fs.rows_pending = counts["posted"], counts["already_posted"], counts["pending"]
             fs.conflicts = counts["conflicts"]

@@ -51,23 +51,20 @@ class WalCheckpointer:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._new_thread_state()
         self._pid = 0
         self.wal_path = self.path.with_name(self.path.name + "-wal")
         self.checkpoints = 0  # how many ran (tests and benchmarks read these)
         self.frames_copied = 0
         self.waits = 0  # how many times a writer waited for the thread (before_write)
 
-    def _reset_after_fork(self) -> None:
+    def _new_thread_state(self) -> None:
+        """No thread yet, idle, with locks and events of this process (at start, and in a forked child)."""
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._lock = threading.Lock()
-        self._thread = None
+        self._thread: threading.Thread | None = None
 
     def wake(self) -> None:
         """There may be new pages in the log: copy them soon."""
@@ -128,7 +125,7 @@ def _after_fork_in_child() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()
     for checkpointer in _checkpointers.values():
-        checkpointer._reset_after_fork()
+        checkpointer._new_thread_state()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
