@@ -30,6 +30,7 @@ from feeds.read_ahead import read_ahead
 from ledger.bulk import bulk_insert
 from ledger.corrections import reverse_entry
 from ledger.db import get_engine, take_ledger_lock
+from ledger.heap import bulk_gc
 from ledger.journal import existing_keys, post_entries
 from ledger.posting_rules import (
     CardState,
@@ -577,6 +578,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
 ProgressFn = Callable[[str], None]
 
 
+@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
 def ingest_drop(
     db_url: str | None,
     drop_dir: Path,

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, bindparam, text
 from feeds import store
 from ledger.bulk_read import query_frame
 from ledger.db import get_engine, take_ledger_lock
+from ledger.heap import bulk_gc
 from ledger.queries import card_balances
 from ledger.runs import record_run
 from ledger.sqlfilters import frame_where_in, rows_where_in
@@ -385,6 +386,7 @@ def _sync(conn: Connection, results: dict, name: str, found: list[ExceptionItem]
 
 
 # --- the run ----------------------------------------------------------------------------------
+@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
 def reconcile_day(
     db_url: str | None, day: dt.date, *, expected_providers: tuple[str, ...] = ("A", "B", "C"), lookback_days: int = LOOKBACK_DAYS
 ) -> dict:

@@ -28,6 +28,7 @@ from feeds.store import (
 )
 from ledger.bulk import sql_datetime, to_date
 from ledger.db import get_engine, take_ledger_lock
+from ledger.heap import bulk_gc
 from ledger.runs import record_run
 from screening.cases import record_findings
 from screening.findings import Finding
@@ -208,6 +209,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
+@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
 def screen_days(
     db_url: str | None,
     date_from: dt.date,
