@@ -30,7 +30,37 @@ def rows_frame(rows: Iterable, schema: Mapping[str, pl.DataType]) -> pl.DataFram
     data = [tuple(r) for r in rows]
     if not data:
         return pl.DataFrame(schema=dict(schema))
-    raw = pl.DataFrame(data, schema=cols, orient="row", infer_schema_length=None)
+    return _typed(pl.DataFrame(data, schema=cols, orient="row", infer_schema_length=None), schema)
+
+
+def _sqlite_storage(t: pl.DataType) -> pl.DataType:
+    """The type of the values SQLite's driver hands over for a column read as ``t``: text for dates and
+    times, integers for booleans."""
+    if t.is_integer() or t == pl.Boolean:
+        return pl.Int64
+    if t.is_float():
+        return pl.Float64
+    return pl.Utf8
+
+
+def sqlite_rows_frame(rows: list[tuple], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """SQLite driver tuples into a typed frame, each column built as the type SQLite stores for it.
+
+    Why not ``rows_frame``: it infers each column's type from every row first, which on a night's 50,000
+    items of 25 columns took as long as building the frame. SQLite types values one by one, so a column
+    may hold a value of another kind (text in an integer column); polars refuses that row, and the frame
+    is then built by ``rows_frame``, as before."""
+    if not rows:
+        return pl.DataFrame(schema=dict(schema))
+    try:
+        raw = pl.DataFrame(rows, schema={c: _sqlite_storage(t) for c, t in schema.items()}, orient="row")
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
+        return rows_frame(rows, schema)
+    return _typed(raw, schema)
+
+
+def _typed(raw: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """``raw``'s columns as ``schema``'s types: text dates and times parsed, naive times taken as UTC."""
     out = []
     for c, t in schema.items():
         col = raw[c]
@@ -109,10 +139,15 @@ def query_frame(conn: Connection, stmt: Executable | str, params: Mapping[str, A
                 schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """The rows of a SELECT (its columns in ``schema``'s order) as a frame of ``schema``.
 
-    PostgreSQL: by COPY, parsed by polars (module docstring); SQLite: the driver's rows (``rows_frame``).
+    PostgreSQL: by COPY, parsed by polars (module docstring); SQLite: the driver's rows (``sqlite_rows_frame``).
     """
     if conn.dialect.name != "postgresql":
-        return rows_frame(conn.execute(text(stmt) if isinstance(stmt, str) else stmt, dict(params or {})).all(), schema)
+        result = conn.execute(text(stmt) if isinstance(stmt, str) else stmt, dict(params or {}))
+        try:  # the driver's own tuples: no SQLAlchemy row object per row (a third of the read's time)
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+        finally:
+            result.close()
+        return sqlite_rows_frame(rows, schema)
     data = copy_out_csv(conn, stmt, params)
     if not data:
         return pl.DataFrame(schema=dict(schema))

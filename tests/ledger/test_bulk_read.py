@@ -112,3 +112,35 @@ def test_filters_and_in_lists_reach_the_bulk_read(probe_url):
         by_key = frame_where_in(conn, SELECT + " WHERE {match}", "label", ["c0", "c3", "nobody"], SCHEMA)
         assert sorted(by_key["pence"].to_list()) == [0, 3]
         assert query_frame(conn, SELECT + " WHERE pence > 99", None, SCHEMA).schema == pl.Schema(SCHEMA)
+
+
+def test_sqlite_builds_each_column_as_stored_and_falls_back_for_a_value_of_another_kind(sqlite_url):
+    """SQLite's read builds each column as the type SQLite stores for it (no inference over every row).
+    SQLite types values one by one: text that is no number stays text in an INTEGER column, so that
+    column cannot be built as integers; the read falls back to ``rows_frame`` and fails as it did."""
+    from ledger.bulk_read import sqlite_rows_frame
+
+    engine = get_engine(sqlite_url)
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO bulk_read_probe (row_id, label, pence, day, at_utc, flag) VALUES"
+                              " (1, 'a', 5, '2026-03-04', '2026-03-04 10:00:00.000000', 1),"
+                              " (2, NULL, NULL, '2026-03-05', NULL, 0)"))
+            read = query_frame(conn, SELECT + " ORDER BY row_id", None, SCHEMA)
+            assert read["pence"].to_list() == [5, None]
+            assert read["day"].to_list() == [dt.date(2026, 3, 4), dt.date(2026, 3, 5)]
+            assert read["at_utc"].to_list() == [dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC), None]
+            assert read["flag"].to_list() == [True, False]
+            raw = conn.connection.driver_connection.execute(SELECT + " ORDER BY row_id").fetchall()
+            assert_frame_equal(read, rows_frame(raw, SCHEMA))
+            conn.execute(text("INSERT INTO bulk_read_probe (row_id, label, pence) VALUES (3, 'c', 'seven')"))
+            raw = conn.connection.driver_connection.execute(SELECT + " ORDER BY row_id").fetchall()
+            assert raw[2][2] == "seven"
+            with pytest.raises(pl.exceptions.InvalidOperationError):
+                rows_frame(raw, SCHEMA)
+            with pytest.raises(pl.exceptions.InvalidOperationError):
+                query_frame(conn, SELECT + " ORDER BY row_id", None, SCHEMA)
+        assert_frame_equal(sqlite_rows_frame([], SCHEMA), pl.DataFrame(schema=SCHEMA))
+    finally:
+        metadata.drop_all(engine)
