@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import text
 
 from feeds.store import (
+    SCREEN_SCHEMA,
     client_activity,
     load_partner_transactions,
     load_reference,
@@ -97,12 +98,12 @@ def load_input(
     )
     activity = pl.DataFrame(schema=ACTIVITY_SCHEMA)
     if full_history:
-        txns = pl.concat([older, load_transactions(conn, complete_from, date_to)], how="vertical_relaxed")
+        txns = pl.concat([older, load_transactions(conn, complete_from, date_to, schema=SCREEN_SCHEMA)], how="vertical_relaxed")
     else:
         near = dt.timedelta(days=near_days(clients))
         restricted = late_clients is not None
         full_from = date_from if restricted else max(complete_from, detect_from - near)
-        recent = load_transactions(conn, full_from, date_to)
+        recent = load_transactions(conn, full_from, date_to, schema=SCREEN_SCHEMA)
         parts = [older, recent]
         if full_from > complete_from:
             before = full_from - dt.timedelta(days=1)
