@@ -78,8 +78,9 @@ def load_input(
     re-screened day, for late clients. Before that the rules need only some items, chosen in the
     database: cash, bank payments, loads and cash-like purchases (the spike baseline, payee and
     cash-limit rules), card use at night hours (unusual hours), every item of a client with recorded
-    life events (spending after death, in hospital), every item of a client with a load in the near
-    days (drain after load), the last velocity window before the first day, the other half of each
+    life events (spending after death, in hospital), a client's items from a near-day load whose drain
+    window is still open when the screened days begin (drain after load, ``drain_loads``), the last
+    velocity window before the first day, the other half of each
     authorisation pair fetched, and per client the first day seen and the last spending day
     (``client_activity``: dormant card, new clients). That keeps a night's read near one night's
     items however long the history; tests/screening/test_history_selection.py checks the findings
@@ -114,14 +115,13 @@ def load_input(
             in_full = set(ref.client_events["client_id"].drop_nulls().to_list())
             if restricted:
                 late = set(late_clients or ())
-                loads = pl.concat([selected, recent], how="vertical_relaxed").filter(
-                    (pl.col("kind") == "council_load") & (pl.col("london_date") >= date_from - near)
-                )
-                drain = set(loads["client_id"].drop_nulls().to_list()) - in_full - late
+                loads = drain_loads(selected, clients, date_from, near)
+                drain = set(loads["client_id"].to_list()) - in_full - late
                 if late - in_full:
                     parts.append(load_transactions_of_clients(conn, max(complete_from, detect_from - near), before, sorted(late - in_full)))
                 if drain:
-                    parts.append(load_transactions_of_clients(conn, max(complete_from, date_from - near), before, sorted(drain)))
+                    first_load = loads.filter(pl.col("client_id").is_in(sorted(drain)))["london_date"].min()
+                    parts.append(load_transactions_of_clients(conn, max(complete_from, first_load), before, sorted(drain)))
                 parts.append(load_transactions_occurred_from(conn, before, before, _day_start_utc(date_from) - velocity_window(clients)))
             if in_full:
                 selected = pl.concat(
@@ -142,6 +142,28 @@ def load_input(
         complete_from=complete_from,
         overrides=client_overrides(ref.councils),
         activity=activity,
+    )
+
+
+def drain_loads(selected: pl.DataFrame, clients: pl.DataFrame, date_from: dt.date, near: dt.timedelta) -> pl.DataFrame:
+    """The council loads of the near days before ``date_from`` whose client's drain window reaches into it:
+    only for these does drain after load need the client's items of the near days (from the load on).
+
+    Why not every load of the near days: a drain finding is kept for a client who is not late only if it
+    is detected on a screened day, that is, by spending on or after ``date_from`` inside the load's window
+    (``load_at + drain_window_hours``). A window that closed before the first screened day cannot give one
+    (its finding, if any, was raised the night it happened), and a load on a screened day has its spending
+    among the screened days' items, read in full. With the default 48-hour window and weekly loads, this
+    leaves a night's read at the clients loaded in the last two days, not the last three."""
+    first_instant = _day_start_utc(date_from)
+    return (
+        selected.filter(
+            (pl.col("kind") == "council_load") & (pl.col("amount_pence") > 0) & pl.col("client_id").is_not_null()
+            & pl.col("london_date").is_between(date_from - near, date_from - dt.timedelta(days=1))
+        )
+        .join(clients.select("client_id", "drain_window_hours").unique("client_id"), on="client_id", how="inner")
+        .filter(pl.col("occurred_at_utc") + pl.duration(hours=pl.col("drain_window_hours")) >= first_instant)
+        .select("client_id", "london_date")
     )
 
 

@@ -200,3 +200,32 @@ def test_late_arrivals_are_read_by_when_they_were_written(db_url):
         plan = " ".join(str(r[-1]) for r in conn.execute(text(explain + late_clients_sql(dialect)), params))
         assert "ix_transactions_stored_at" in plan, plan
         trans.rollback()
+
+
+def test_only_loads_whose_drain_window_reaches_the_screened_days_need_the_near_days():
+    """drain_loads: a load before the first screened day needs its client's near-day items only while its
+    drain window is still open at the start of that day (London midnight); a load on a screened day has
+    its spending among the screened days' items; an unload is no load."""
+    from screening.run import drain_loads
+
+    date_from = D(2026, 4, 30)  # London summer time: the day starts 2026-04-29 23:00 UTC
+    at = lambda s: dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC)  # noqa: E731
+    selected = pl.DataFrame(
+        [
+            ("OPEN", "council_load", 20000, at("2026-04-28 09:00"), D(2026, 4, 28)),  # 48 h: open until 04-30 09:00
+            ("SHUT", "council_load", 20000, at("2026-04-27 09:00"), D(2026, 4, 27)),  # 48 h: shut at 04-29 09:00
+            ("EDGE", "council_load", 20000, at("2026-04-27 23:00"), D(2026, 4, 28)),  # 48 h: open until the first instant (a spend then counts)
+            ("LONG", "council_load", 20000, at("2026-04-27 09:00"), D(2026, 4, 27)),  # its own 72 h window: open
+            ("UNLOAD", "council_load", -5000, at("2026-04-29 09:00"), D(2026, 4, 29)),
+            ("TODAY", "council_load", 20000, at("2026-04-30 09:00"), D(2026, 4, 30)),
+            ("SPEND", "card_purchase", -500, at("2026-04-29 09:00"), D(2026, 4, 29)),
+        ],
+        schema={"client_id": pl.Utf8, "kind": pl.Utf8, "amount_pence": pl.Int64,
+                "occurred_at_utc": pl.Datetime("us", "UTC"), "london_date": pl.Date},
+        orient="row",
+    )
+    clients = pl.DataFrame({"client_id": ["OPEN", "SHUT", "EDGE", "LONG", "UNLOAD", "TODAY", "SPEND"],
+                            "drain_window_hours": [48.0, 48.0, 48.0, 72.0, 48.0, 48.0, 48.0]})
+    got = drain_loads(selected, clients, date_from, dt.timedelta(days=4))
+    assert sorted(got["client_id"].to_list()) == ["EDGE", "LONG", "OPEN"]
+    assert got.filter(pl.col("client_id") == "LONG")["london_date"].to_list() == [D(2026, 4, 27)]
