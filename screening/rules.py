@@ -751,11 +751,22 @@ def spend_in_hospital(inp: ScreenInput) -> list[Finding]:
 
 
 # --- money movement patterns -----------------------------------------------------------------------
+# What drain after load counts as a load, and where its window ends (``load_at``: the load's time; the
+# client's drain_window_hours joined): shared with screening.run.drain_loads, which decides whose history
+# the rule needs, so the two cannot come apart.
+IS_DRAIN_LOAD = (pl.col("kind") == "council_load") & (pl.col("amount_pence") > 0)
+
+
+def drain_window_end(load_at: pl.Expr) -> pl.Expr:
+    """The last instant a spend counts towards the drain of a load made at ``load_at``."""
+    return load_at + pl.duration(hours=pl.col("drain_window_hours"))
+
+
 def drain_after_load(inp: ScreenInput) -> list[Finding]:
     """A share (drain_share) of a council load left the card within drain_window_hours of the load."""
     loads = _with_params(
         inp,
-        inp.items.filter((pl.col("kind") == "council_load") & (pl.col("amount_pence") > 0)).select(
+        inp.items.filter(IS_DRAIN_LOAD).select(
             "client_id", pl.col("txn").alias("load_txn"), pl.col("at_utc").alias("load_at"),
             pl.col("london_date").alias("load_date"), pl.col("amount_pence").alias("load_pence"),
         ),
@@ -764,7 +775,7 @@ def drain_after_load(inp: ScreenInput) -> list[Finding]:
     spends = inp.items.filter(pl.col("out_pence") > 0).select("client_id", "txn", "at_utc", "london_date", "kind", "out_pence")
     j = loads.join(spends, on="client_id").filter(
         (pl.col("at_utc") > pl.col("load_at"))
-        & (pl.col("at_utc") <= pl.col("load_at") + pl.duration(hours=pl.col("drain_window_hours")))
+        & (pl.col("at_utc") <= drain_window_end(pl.col("load_at")))
     ).sort("load_txn", "at_utc", "txn")
     j = j.with_columns(pl.col("out_pence").cum_sum().over("load_txn").alias("cum"))
     need = pl.col("drain_share") * pl.col("load_pence")

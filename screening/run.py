@@ -36,10 +36,12 @@ from screening.findings import Finding
 from screening.rules import (
     ACTIVITY_SCHEMA,
     CARD_KINDS,
+    IS_DRAIN_LOAD,
     LONDON,
     ScreenInput,
     client_overrides,
     client_params,
+    drain_window_end,
     lookback_days,
     near_days,
     night_utc_hours,
@@ -158,11 +160,11 @@ def drain_loads(selected: pl.DataFrame, clients: pl.DataFrame, date_from: dt.dat
     first_instant = _day_start_utc(date_from)
     return (
         selected.filter(
-            (pl.col("kind") == "council_load") & (pl.col("amount_pence") > 0) & pl.col("client_id").is_not_null()
+            IS_DRAIN_LOAD & pl.col("client_id").is_not_null()
             & pl.col("london_date").is_between(date_from - near, date_from - dt.timedelta(days=1))
         )
         .join(clients.select("client_id", "drain_window_hours").unique("client_id"), on="client_id", how="inner")
-        .filter(pl.col("occurred_at_utc") + pl.duration(hours=pl.col("drain_window_hours")) >= first_instant)
+        .filter(drain_window_end(pl.col("occurred_at_utc")) >= first_instant)
         .select("client_id", "london_date")
     )
 
