@@ -405,6 +405,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity);
     ``screened_since``: when the last screening run began (late arrivals are items written since)."""
+    from feeds.ingest import NO_TAKE_ON, TAKE_ON_CANDIDATES_SQL
     from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
     from ledger.bulk import sql_datetime
     from ledger.queries import card_balance_queries
@@ -482,6 +483,8 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
         "reconciliation: the day's funding postings (reconciliation.funding.load_funding_postings)": (
             FUNDING_POSTINGS_SQL, {"f": day, "t": day},
         ),
+        "posting: cards whose take-on is missing or moves (feeds.ingest.take_on_candidates)": (
+            TAKE_ON_CANDIDATES_SQL, {"no_take_on": NO_TAKE_ON}),
         "posting: idempotency lookup": ("SELECT entry_id FROM journal_entries WHERE idempotency_key = :k", {"k": "A:AB1"}),
         "posting: stored transaction lookup": (
             "SELECT status FROM transactions WHERE provider = :p AND provider_txn_id = :t", {"p": "A", "t": "AB1"}),
