@@ -405,8 +405,8 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity);
     ``screened_since``: when the last screening run began (late arrivals are items written since)."""
-    from feeds.ingest import NO_TAKE_ON, TAKE_ON_CANDIDATES_SQL
     from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
+    from feeds.take_ons import TAKE_ON_CANDIDATES_SQL
     from ledger.bulk import sql_datetime
     from ledger.queries import card_balance_queries
     from reconciliation.funding import FUNDING_POSTINGS_SQL
@@ -483,8 +483,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
         "reconciliation: the day's funding postings (reconciliation.funding.load_funding_postings)": (
             FUNDING_POSTINGS_SQL, {"f": day, "t": day},
         ),
-        "posting: cards whose take-on is missing or moves (feeds.ingest.take_on_candidates)": (
-            TAKE_ON_CANDIDATES_SQL, {"no_take_on": NO_TAKE_ON}),
+        "posting: cards whose take-on is missing or moves (feeds.take_ons.take_on_candidates)": (TAKE_ON_CANDIDATES_SQL, {}),
         "posting: idempotency lookup": ("SELECT entry_id FROM journal_entries WHERE idempotency_key = :k", {"k": "A:AB1"}),
         "posting: stored transaction lookup": (
             "SELECT status FROM transactions WHERE provider = :p AND provider_txn_id = :t", {"p": "A", "t": "AB1"}),
@@ -703,6 +702,7 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
 
     from sqlalchemy import text
 
+    from feeds.take_ons import queue_balances
     from ledger.bulk import bulk_insert
     from ledger.guards import SQLITE_DDL
     from ledger.runs import record_run
@@ -728,6 +728,7 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
             (pl.col("available_balance_pence") + k * pl.col("rest") + load_days(k) * pl.col("load")).alias("available_balance_pence"),
         ).drop("rest", "load")
         bulk_insert(conn, "provider_balances", pb)
+        queue_balances(conn, pb)  # as ingest does: none queue, every card's take-on is at day 1
         now = dt.datetime.now(dt.UTC)
         summary.update(day=day.isoformat(), window_from=max(first, day - dt.timedelta(days=35)).isoformat(),
                        max_entry_id=max_nontakeon + offsets["entry"] * k, finished_at=now.isoformat())

@@ -24,7 +24,7 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from careledger.faults import crash_point
-from feeds import store
+from feeds import store, take_ons
 from feeds.archive import archive_file
 from feeds.read_ahead import read_ahead
 from ledger.bulk import bulk_insert
@@ -471,67 +471,6 @@ def _link_stored(conn: Connection, links: pl.DataFrame, written: pl.DataFrame) -
     conn.execute(text("DELETE FROM txn_links"))
 
 
-# Every card with a provider balance, found by a walk of the balances' primary key that seeks from one card
-# to the next (a "skip scan"): one index seek per card, not a read of every balance row ever loaded. The
-# plain GROUP BY over provider_balances read the whole history each night (0.41 s of a 10,000-card night
-# after 59 days on SQLite, and growing by a row per card per day; docs/performance.md).
-_CARDS_WITH_BALANCES_SQL = """
-    providers(provider) AS (
-        SELECT min(provider) FROM provider_balances
-        UNION ALL
-        SELECT (SELECT min(n.provider) FROM provider_balances n WHERE n.provider > p.provider)
-        FROM providers p WHERE p.provider IS NOT NULL
-    ),
-    cards(provider, account_id) AS (
-        SELECT p.provider, (SELECT min(n.account_id) FROM provider_balances n WHERE n.provider = p.provider)
-        FROM providers p WHERE p.provider IS NOT NULL
-        UNION ALL
-        SELECT c.provider,
-               (SELECT min(n.account_id) FROM provider_balances n WHERE n.provider = c.provider AND n.account_id > c.account_id)
-        FROM cards c WHERE c.account_id IS NOT NULL
-    )"""
-
-# Per card: its earliest balance day whose transactions file has loaded, if that day is before the card's
-# take-on day (or the card has none). For a card whose take-on is in place this is an index range that is
-# empty (its take-on is at its earliest such day), so the cost is per card, not per day of history.
-TAKE_ON_CANDIDATES_SQL = (
-    "WITH RECURSIVE" + _CARDS_WITH_BALANCES_SQL + """
-    SELECT b.provider, b.account_id, b.balance_date, b.closing_balance_pence, t.balance_date, t.entry_id
-    FROM cards c
-    LEFT JOIN card_take_ons t ON t.provider = c.provider AND t.account_id = c.account_id
-    JOIN provider_balances b ON b.provider = c.provider AND b.account_id = c.account_id
-    WHERE b.balance_date = (
-        SELECT min(pb.balance_date) FROM provider_balances pb
-        WHERE pb.provider = c.provider AND pb.account_id = c.account_id
-          AND pb.balance_date < coalesce(t.balance_date, :no_take_on)
-          AND EXISTS (SELECT 1 FROM feed_files ff WHERE ff.provider = pb.provider AND ff.feed_date = pb.balance_date
-                      AND ff.file_kind = 'transactions' AND ff.status = 'loaded'))"""
-)
-NO_TAKE_ON = dt.date(9999, 12, 31)  # stands for "no take-on yet": every balance day is before it
-
-TAKE_ON_CANDIDATE_SCHEMA = {
-    "provider": pl.Utf8,
-    "account_id": pl.Utf8,
-    "balance_date": pl.Date,
-    "closing_balance_pence": pl.Int64,
-    "old_date": pl.Date,
-    "old_entry_id": pl.Int64,
-}
-
-
-def take_on_candidates(conn: Connection) -> pl.DataFrame:
-    """Cards whose take-on is missing or must move earlier, with the balance it is to be taken from.
-
-    A card's take-on is at its first closing balance day whose transactions file has loaded (so a late file
-    is not absorbed into the take-on and counted twice). A card is a candidate when it has such a day and
-    no take-on, or such a day before its take-on (an earlier day that arrived late): ``old_date`` and
-    ``old_entry_id`` name the take-on to move. Equal, row for row, to grouping every balance row by card
-    (tests/feeds/test_take_on_candidates.py keeps that definition and compares the two).
-    """
-    rows = conn.execute(text(TAKE_ON_CANDIDATES_SQL), {"no_take_on": NO_TAKE_ON}).all()
-    return store._frame(rows, TAKE_ON_CANDIDATE_SCHEMA)
-
-
 def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int:
     """Post the take-on balance of every card whose first closing balance is known.
 
@@ -539,11 +478,12 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
     end of that day, once that day's transactions file for the provider has been loaded (so a late
     file is not absorbed into the take-on and then counted twice). If an earlier day arrives later
     still, the take-on moves: the old one is reversed (a correction entry) and a new one is posted
-    at the earlier day. Set-based: one query for the candidates (``take_on_candidates``), one for their
-    ledger balances.
+    at the earlier day. Set-based: one query for the candidates (``feeds.take_ons``: the queued balance
+    rows, not the whole history), one for their ledger balances.
     """
-    candidates = take_on_candidates(conn)
+    candidates = take_ons.take_on_candidates(conn)
     if candidates.height == 0:
+        take_ons.settle(conn)
         return 0
     # A take-on that an earlier day has overtaken: reverse it, on its own day, before recomputing.
     for r in candidates.filter(pl.col("old_date").is_not_null()).iter_rows(named=True):
@@ -612,6 +552,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
             .alias("entry_id"),
         ),
     )
+    take_ons.settle(conn)  # the queued balances these take-ons now cover leave the queue with them
     return posted
 
 

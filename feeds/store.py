@@ -14,6 +14,7 @@ import polars as pl
 import yaml
 from sqlalchemy import Connection, bindparam, select, text
 
+from feeds import take_ons
 from ledger.bulk import bulk_insert, sql_datetime
 from ledger.bulk_read import query_frame, rows_frame
 from ledger.sqlfilters import execute_where_in, filtered_query, frame_where_in, rows_where_in
@@ -311,7 +312,8 @@ def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.
 
 # --- provider balances ------------------------------------------------------------------------
 def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
-    """Store closing balances; a later file for the same account and day supersedes the earlier."""
+    """Store closing balances; a later file for the same account and day supersedes the earlier. Rows that
+    could need or move their card's take-on are queued with them (``feeds.take_ons``)."""
     if balances.height == 0:
         return 0
     balances = balances.unique(["provider", "account_id", "balance_date"], keep="last", maintain_order=True)
@@ -328,6 +330,7 @@ def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
             "provider", "account_id", "balance_date", "closing_balance_pence", "available_balance_pence", "source_file"
         ).with_columns(pl.lit(now, dtype=pl.Datetime("us", "UTC")).alias("loaded_at")),
     )
+    take_ons.queue_balances(conn, balances)  # the rows that could need a take-on, in this same transaction
     return balances.height
 
 

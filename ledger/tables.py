@@ -347,6 +347,20 @@ card_take_ons = Table(
     Column("entry_id", BigInteger, comment="the take-on journal entry (null when the amount is 0)"),
 )
 
+take_on_pending = Table(
+    "take_on_pending",
+    metadata,
+    Column("provider", String(1), primary_key=True),
+    Column("account_id", String(100), primary_key=True),
+    Column("balance_date", Date, primary_key=True, comment="a provider_balances row's day"),
+    comment=(
+        "Derived, not history: the provider_balances rows that could still create or move a card's take-on"
+        " (dated before the card's take-on, or of a card with none yet). Ingest writes them with the balances"
+        " and the take-on pass removes the rows a take-on covers, so a night reads these few rows instead of"
+        " every balance ever loaded (feeds/take_ons.py). Rebuilt from provider_balances by migration 0014."
+    ),
+)
+
 
 # --- the council's reference files (full current state; replaced by each extract) -------------
 def _reference_table(ref: ReferenceFile) -> Table:

@@ -142,3 +142,36 @@ def test_0012_replaces_the_entry_foreign_key_on_postgres_and_downgrade_restores_
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM postings")).scalar_one() == 2
         assert conn.execute(text("SELECT count(*) FROM posting_entry_checks")).scalar_one() == 0
+
+
+def test_0014_fills_the_take_on_queue_of_an_older_database(db_url):
+    """Migration 0014: a database made before it (downgraded to 0013: no take_on_pending) gets the queue,
+    filled with the balances that could still need a take-on: a card with none yet, or a day before its
+    take-on. A day at or after a card's take-on is not queued."""
+    from alembic import command
+
+    from ledger.migrate import alembic_config
+
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0013")
+    with engine.begin() as conn:
+        assert not inspect(conn).has_table("take_on_pending")
+        for provider, account, day in (("A", "1", "2026-03-02"), ("A", "1", "2026-03-05"), ("A", "2", "2026-03-04"),
+                                       ("B", "9", "2026-03-01"), ("B", "9", "2026-03-03")):
+            conn.execute(
+                text(
+                    "INSERT INTO provider_balances (provider, account_id, balance_date, closing_balance_pence, source_file,"
+                    " loaded_at) VALUES (:p, :a, :d, 100, 'balances.csv', '2026-03-06 06:00:00+00:00')"
+                ),
+                {"p": provider, "a": account, "d": day},
+            )
+        conn.execute(text(
+            "INSERT INTO card_take_ons (provider, account_id, balance_date, amount_pence) VALUES"
+            " ('A', '1', '2026-03-02', 100), ('B', '9', '2026-03-03', 100)"
+        ))
+    with engine.begin() as conn:
+        upgrade(conn)
+    with engine.connect() as conn:
+        queued = conn.execute(text("SELECT provider, account_id, balance_date FROM take_on_pending ORDER BY 1, 2, 3")).all()
+    assert [(p, a, str(d)[:10]) for p, a, d in queued] == [("A", "2", "2026-03-04"), ("B", "9", "2026-03-01")]
