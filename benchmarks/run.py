@@ -1211,6 +1211,44 @@ re-run on copies, with pyinstrument and `gc.callbacks`:
   A 90-day SQLite run (`--tag 90d`, before the drain change): 7.2 -> 9.5 s (1.33). Against the 60-day run of the
   same code, day 90's windowed stages are flat (screening 1.30 -> 1.15 s, reconciliation 0.63 -> 0.61 s); the
   post stage still grows (4.58 -> 5.20 s; day 1 4.07-4.24 s), as new items land on more index pages.
+
+Stop 22 (2026-12-06). Day 60 of a kept 60-day SQLite history (10,000 cards, 50,000 items a night) against
+day 1, with each statement timed (SQLAlchemy cursor events) and pyinstrument:
+
+- **The take-on pass read every balance ever loaded.** Its search for cards needing a take-on grouped all of
+  `provider_balances` by card, with a check of the day's transactions file per row: 0.41-0.47 s on day 60
+  (590,000 rows), 0.01 s on day 1, a row more per card per day (a year of 100,000 cards: 36 million rows).
+  PostgreSQL, on a copy of the same tables: 0.34-0.41 s.
+  - First try (8860fbb): a walk of the balances' primary key from card to card (recursive CTE, one seek per
+    card). SQLite 0.06 s, but PostgreSQL 0.14 s per 10,000 cards without its JIT and 0.9-1.8 s with it
+    (the walk's estimated cost set the JIT off, and as a join its planner hashed every balance row), and
+    still a cost per card every night.
+  - Kept (bc25e33, `feeds/take_ons.py`, migration 0014): `take_on_pending`, the balance rows that could still
+    create or move a take-on (dated before the card's take-on, or of a card with none), queued in the same
+    transaction as the balances and cleared by the take-on pass in its own. A take-on only ever moves
+    earlier, so a row at or after it never matters again. A normal night queues nothing, and the pass
+    reads the queue. Day 60: 0.41 s -> under 0.01 s for the pass, 0.01-0.03 s to check the night's balances
+    against the take-ons. Tests: random sequences of the real steps (balances saved, transactions files loaded
+    or refused, the real take-on pass) give the plain definition's candidates after every step, on both
+    databases; the stateful fuzz test checks both after every ingest.
+  - The queue is written with ON CONFLICT DO NOTHING. The first version's NOT EXISTS made PostgreSQL, with no
+    statistics yet for the new queue, scan it once per balance row: day 1 of the growth run took 1.5 s
+    more (9ac93d3 fixed it: 8.9 -> 6.8 s).
+- **The checkpoint lookup of `ledger.queries.account_totals`** varied from 0.03 to 0.6 s for the same rows on
+  day 60 (day 1 has no checkpoint). It runs while the read-ahead worker validates the next file, and the
+  SQLite driver gives up the GIL at every row it steps, so each row waits for the worker's turn to end.
+  A shorter switch interval (`sys.setswitchinterval(0.0005)`) did not change it beyond the noise; left as is.
+- **SQLite `mmap_size`** (8 GB, so pages are read from the mapped file instead of copied): no gain beyond
+  the noise on the day-60 copy; not kept.
+- **Results.** Growth, three runs of each this stop (day 60 / day 1): SQLite 1.12 (walk), 1.25, **1.17**
+  (queue); PostgreSQL 1.14 (walk: the JIT), 0.80 (queue with NOT EXISTS: day 1 slow), **0.94**. This
+  machine's speed moved by about 10 % between runs (SQLite's day 1: 6.7-7.3 s in one run, 5.7-5.9 s in the
+  next), so SQLite's ratio sits close to the target rather than well inside it. 90 days (SQLite, `--tag 90d`):
+  1.33 -> 1.22 (day 1 5.4-5.8 s, day 90 6.5 s). The post stage no longer grows (day 1 3.2-3.4 s, day 90 3.3 s;
+  stop 21: 4.1-4.2 -> 5.2 s): the take-on pass is timed in it, and stop 21 put that growth down to index pages
+  alone. What grows now is windowed: screening 0.36 -> 0.72 s, reconciliation 0.22 -> 0.42 s, and the rest of
+  ingest 1.05 -> 1.48 s. 1M nights: SQLite
+  105.6 -> **94.6 s**, PostgreSQL 90.1 -> **89.9 s** (both now with stop 21's drain change too).
 """
 
 GROWTH_NOTES = """### What grew with history, and what was done

@@ -12,7 +12,7 @@ from ledger.db import get_engine
 
 # Tables whose content is the outcome of the pipeline (those present in the database are compared).
 TABLES = (
-    "accounts", "journal_entries", "postings", "transactions", "provider_balances", "card_take_ons",
+    "accounts", "journal_entries", "postings", "transactions", "provider_balances", "card_take_ons", "take_on_pending",
     "quarantine", "security_incidents", "feed_files", "exceptions", "clawback_runs", "clawback_lines",
     "clawback_instructions", "safeguarding_cases", "alerts", "screening_findings", "findings",
     "contribution_checks", "contribution_weeks", "reconciliation_runs",
