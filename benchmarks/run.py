@@ -1237,13 +1237,16 @@ day 1, with each statement timed (SQLAlchemy cursor events) and pyinstrument:
 - **The checkpoint lookup of `ledger.queries.account_totals`** varied from 0.03 to 0.6 s for the same rows on
   day 60 (day 1 has no checkpoint). It runs while the read-ahead worker validates the next file, and the
   SQLite driver gives up the GIL at every row it steps, so each row waits for the worker's turn to end.
-  A shorter switch interval (`sys.setswitchinterval(0.0005)`) did not change it beyond the noise; left as is.
+  A shorter switch interval (`sys.setswitchinterval(0.0005)`) did not change it beyond the noise. Reading
+  those rows in one step (SQLite `json_group_array`, one row back) made the lookup 0.02-0.11 s instead of
+  0.03-0.31 s, but the night no faster (7.3-7.8 s against 7.1-7.6 s): on two cores the time went to the
+  worker instead. Left as is.
 - **SQLite `mmap_size`** (8 GB, so pages are read from the mapped file instead of copied): no gain beyond
   the noise on the day-60 copy; not kept.
-- **Results.** Growth, three runs of each this stop (day 60 / day 1): SQLite 1.12 (walk), 1.25, **1.17**
-  (queue); PostgreSQL 1.14 (walk: the JIT), 0.80 (queue with NOT EXISTS: day 1 slow), **0.94**. This
-  machine's speed moved by about 10 % between runs (SQLite's day 1: 6.7-7.3 s in one run, 5.7-5.9 s in the
-  next), so SQLite's ratio sits close to the target rather than well inside it. 90 days (SQLite, `--tag 90d`):
+- **Results.** Growth this stop (day 60 / day 1): SQLite 1.12 (walk), 1.25 (queue with NOT EXISTS), **1.17 and
+  1.25** (final code, two runs: not reliably under 1.2); PostgreSQL 1.14 (walk: the JIT), 0.80 (queue with
+  NOT EXISTS: day 1 slow), **0.94**. This machine's speed moved by about 10 % between runs (SQLite's day 1:
+  6.7-7.3 s in one run, 5.7-5.9 s in the next), so SQLite's ratio sits around the target, not inside it. 90 days (SQLite, `--tag 90d`):
   1.33 -> 1.22 (day 1 5.4-5.8 s, day 90 6.5 s). The post stage no longer grows (day 1 3.2-3.4 s, day 90 3.3 s;
   stop 21: 4.1-4.2 -> 5.2 s): the take-on pass is timed in it, and stop 21 put that growth down to index pages
   alone. What grows now is windowed: screening 0.36 -> 0.72 s, reconciliation 0.22 -> 0.42 s, and the rest of
