@@ -23,13 +23,18 @@ from sqlalchemy import Connection, text
 from ledger.bulk_read import rows_frame
 from ledger.sqlfilters import execute_where_in
 
-# A balance row that could need or move its card's take-on: no take-on yet, or one dated after the row.
-_MAY_NEED_TAKE_ON = "(t.balance_date IS NULL OR t.balance_date > pb.balance_date)"
+
+def _may_need_take_on(day: str) -> str:
+    """A balance on ``day`` could need or move its card's take-on (``t``): none yet, or one dated after it.
+    The one rule for what is queued and what is a candidate; ``settle`` drops exactly the rows it no longer holds for."""
+    return f"(t.balance_date IS NULL OR t.balance_date > {day})"
+
+
 _QUEUE_SQL = (
     "INSERT INTO take_on_pending (provider, account_id, balance_date)"
     " SELECT pb.provider, pb.account_id, pb.balance_date FROM provider_balances pb"
     " LEFT JOIN card_take_ons t ON t.provider = pb.provider AND t.account_id = pb.account_id"
-    f" WHERE {{rows}} AND {_MAY_NEED_TAKE_ON}"
+    f" WHERE {{rows}} AND {_may_need_take_on('pb.balance_date')}"
     # Already queued (a file of the same day again): keep the one row. Not a NOT EXISTS: on a queue the
     # planner has no statistics for yet, PostgreSQL scanned the whole queue once per row (1.5 s on day 1).
     " ON CONFLICT (provider, account_id, balance_date) DO NOTHING"
@@ -46,7 +51,7 @@ TAKE_ON_CANDIDATES_SQL = (
     "       GROUP BY q.provider, q.account_id) f"
     " JOIN provider_balances b ON b.provider = f.provider AND b.account_id = f.account_id AND b.balance_date = f.first_day"
     " LEFT JOIN card_take_ons t ON t.provider = f.provider AND t.account_id = f.account_id"
-    " WHERE t.balance_date IS NULL OR t.balance_date > f.first_day"
+    f" WHERE {_may_need_take_on('f.first_day')}"
 )
 
 TAKE_ON_CANDIDATE_SCHEMA = {
