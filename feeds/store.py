@@ -311,16 +311,26 @@ def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.
 
 
 # --- provider balances ------------------------------------------------------------------------
+_BALANCE_KEY_SCHEMA = {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date}
+
+
 def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
     """Store closing balances; a later file for the same account and day supersedes the earlier. Rows that
     could need or move their card's take-on are queued with them (``feeds.take_ons``)."""
     if balances.height == 0:
         return 0
     balances = balances.unique(["provider", "account_id", "balance_date"], keep="last", maintain_order=True)
-    # Supersede: delete what is stored for these (provider, day, account), set-based per provider
-    # and day with bounded IN-lists, then insert the new rows in bulk.
+    # Supersede: delete what is stored for these (provider, day, account), then insert the new rows in
+    # bulk. The stored rows of the file's days are found first by the date index: on a normal night
+    # there are none, and a delete by account would seek the primary key once per card instead (on a
+    # 60-day SQLite history, 0.17 s a night against 0.02 s on day 1, growing with history).
+    stored = frame_where_in(
+        conn, "SELECT provider, account_id, balance_date FROM provider_balances WHERE {match}", "balance_date",
+        balances["balance_date"].unique().sort().to_list(), _BALANCE_KEY_SCHEMA,
+    )
+    superseded = balances.select(list(_BALANCE_KEY_SCHEMA)).join(stored, on=list(_BALANCE_KEY_SCHEMA), how="semi")
     sql = "DELETE FROM provider_balances WHERE provider = :p AND balance_date = :d AND {match}"
-    for (provider, day), group in balances.group_by("provider", "balance_date", maintain_order=True):
+    for (provider, day), group in superseded.group_by("provider", "balance_date", maintain_order=True):
         execute_where_in(conn, sql, "account_id", group["account_id"].to_list(), {"p": provider, "d": day})
     now = dt.datetime.now(dt.UTC)
     bulk_insert(
