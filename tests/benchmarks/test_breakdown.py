@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,10 @@ from benchmarks.run import (
     _fresh_database,
     _overlap,
     _union,
+    ledger_frames,
+    orm_ledger_sample,
     run_ledger_write_floor,
+    run_orm_ledger,
     write_markdown,
 )
 from feeds.ingest import ingest_drop
@@ -73,10 +77,54 @@ def test_the_doc_shows_the_ledger_write_floor_beside_the_post_stage(tmp_path):
         "stages_s": {"read": 1.0, "post": 20.0}, "total_s": 30.0, "postings_per_s": 5, "peak_rss_mb": 100,
         "postings": 2_200_000, "read_validate_overlapped_s": 7.5},
         "floor": {"total_s": 1.0}, "ratio_to_floor": 30.0, "ratio_to_orm": 0.5, "query_plans": {},
-        "ledger_write_floor": {"rows": {}, "seconds": 10.0, "postings_per_s": 220_000}, "post_to_ledger_write_floor": 2.0}
+        "ledger_write_floor": {"rows": {}, "seconds": 10.0, "postings_per_s": 220_000}, "post_to_ledger_write_floor": 2.0,
+        "ratio_to_orm_ledger": 1.25, "post_ratio_to_orm_ledger": 3.5}
     (tmp_path / "postgresql_1m.json").write_text(json.dumps(nightly))
+    before_orm_ledger = {k: v for k, v in nightly.items() if "orm_ledger" not in k} | {"database": "sqlite"}
+    (tmp_path / "sqlite_1m.json").write_text(json.dumps(before_orm_ledger))
     doc = tmp_path / "performance.md"
     write_markdown(doc, tmp_path)
     text_ = doc.read_text()
     assert "| postgresql (1M) | 2,200,000 | 10.0 | 220,000 | 20.0 | 2.00 | 7.5 |" in text_
+    assert "| 30.00 | 5 | 0.50× | 1.25× / 3.50× | 100 |" in text_  # ORM ledger: end to end / post stage
+    assert "| 30.00 | 5 | 0.50× | — | 100 |" in text_  # a result from before that baseline
     assert "5 (the ledger write floor alone: 220,000) | **no** |" in text_
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_orm_baseline_writes_the_same_ledger_rows_through_the_guards(kind, tmp_path):
+    """The 'typical team' baseline writes a complete, balanced part of the night's own ledger rows, one ORM
+    object per row, into the real schema: the guards accept it (an entry missing a posting would be
+    refused), and every object reaches the database."""
+    if kind == "postgresql":
+        require_pg()
+    gen = generate_day(tmp_path / "drops", cards=200, transactions=2_000)
+    url, cleanup = _fresh_database(kind, tmp_path)
+    try:
+        ingest_drop(url, gen.folder)
+        frames = ledger_frames(url)
+        got = run_orm_ledger(frames, kind, tmp_path, items=500)
+    finally:
+        cleanup()
+    sample = orm_ledger_sample(frames, 500)
+    assert got["items"] == 500 and got["rows"] == {t: f.height for t, f in sample.items()}
+    entries, postings = sample["journal_entries"], sample["postings"]
+    # Every sampled item's entry is there with all its postings, and each entry balances.
+    assert set(sample["transactions"]["entry_id"]) == set(entries["entry_id"])
+    whole = frames["postings"].filter(pl.col("entry_id").is_in(entries["entry_id"].implode()))
+    assert postings.height == whole.height >= 2 * entries.height
+    assert postings.group_by("entry_id").agg(pl.col("amount_pence").sum())["amount_pence"].to_list() == [0] * entries.height
+    assert got["seconds"] > 0 and got["items_per_s"] > 0
+
+
+def test_orm_sample_leaves_no_entry_unbalanced_when_it_cuts_the_night():
+    """Cut anywhere, the sample keeps whole entries: the ones its items name, with every posting."""
+    frames = {
+        "transactions": pl.DataFrame({"entry_id": [1, None, 2, 2, 3], "provider_txn_id": list("abcde")}),
+        "journal_entries": pl.DataFrame({"entry_id": [1, 2, 3, 4]}),
+        "postings": pl.DataFrame({"entry_id": [1, 1, 2, 2, 2, 3, 3, 4, 4], "amount_pence": [5, -5, 1, 1, -2, 7, -7, 3, -3]}),
+    }
+    sample = orm_ledger_sample(frames, 3)
+    assert sample["transactions"]["provider_txn_id"].to_list() == ["a", "c", "d"]
+    assert sample["journal_entries"]["entry_id"].to_list() == [1, 2]
+    assert sample["postings"]["amount_pence"].to_list() == [5, -5, 1, 1, -2]
