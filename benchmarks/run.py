@@ -345,6 +345,25 @@ def ledger_frames(url: str) -> dict[str, pl.DataFrame]:
         return {t: _read_table(conn, t) for t in LEDGER_WRITE_NEEDS + LEDGER_WRITE_TABLES}
 
 
+@contextlib.contextmanager
+def _ledger_write_target(kind: str, folder: Path, frames: dict[str, pl.DataFrame]) -> Iterator:
+    """A fresh database with the ledger's schema, holding what the night's ledger rows need there
+    (accounts, batches), for a baseline to write those rows into; dropped afterwards."""
+    from ledger.bulk import bulk_insert
+    from ledger.db import get_engine
+
+    folder.mkdir(parents=True, exist_ok=True)
+    url, cleanup = _fresh_database(kind, folder)
+    try:
+        engine = get_engine(url)
+        with engine.begin() as conn:
+            for table in LEDGER_WRITE_NEEDS:
+                bulk_insert(conn, table, frames[table])
+        yield engine
+    finally:
+        cleanup()
+
+
 def run_ledger_write_floor(url: str, kind: str, workdir: Path, frames: dict[str, pl.DataFrame] | None = None) -> dict:
     """The database's own cost of the night's ledger writes, with no logic of ours: every row the night wrote
     to transactions, postings and journal_entries, bulk-inserted by the same helper (COPY / executemany, no
@@ -356,23 +375,14 @@ def run_ledger_write_floor(url: str, kind: str, workdir: Path, frames: dict[str,
     our post stage from below. When its postings per second are under the target, no code of ours can
     meet the target on this schema."""
     from ledger.bulk import bulk_insert
-    from ledger.db import get_engine
 
     frames = frames if frames is not None else ledger_frames(url)
-    (workdir / "ledger-write-floor").mkdir(parents=True, exist_ok=True)
-    floor_url, cleanup = _fresh_database(kind, workdir / "ledger-write-floor")
-    try:
-        engine = get_engine(floor_url)
-        with engine.begin() as conn:
-            for table in LEDGER_WRITE_NEEDS:
-                bulk_insert(conn, table, frames[table])
+    with _ledger_write_target(kind, workdir / "ledger-write-floor", frames) as engine:
         start = time.perf_counter()
         with engine.begin() as conn:
             for table in LEDGER_WRITE_TABLES:
                 bulk_insert(conn, table, frames[table], analyze=False)
         seconds = time.perf_counter() - start
-    finally:
-        cleanup()
     postings = frames["postings"].height
     return {
         "rows": {t: frames[t].height for t in LEDGER_WRITE_TABLES},
@@ -403,17 +413,9 @@ def run_orm_ledger(frames: dict[str, pl.DataFrame], kind: str, workdir: Path, it
     from sqlalchemy.orm import Session
 
     from benchmarks.orm_baseline import LedgerEntry, LedgerPosting, LedgerTransaction
-    from ledger.bulk import bulk_insert
-    from ledger.db import get_engine
 
     sample = orm_ledger_sample(frames, items)
-    (workdir / "orm-ledger").mkdir(parents=True, exist_ok=True)
-    orm_url, cleanup = _fresh_database(kind, workdir / "orm-ledger")
-    try:
-        engine = get_engine(orm_url)
-        with engine.begin() as conn:
-            for table in LEDGER_WRITE_NEEDS:
-                bulk_insert(conn, table, frames[table])
+    with _ledger_write_target(kind, workdir / "orm-ledger", frames) as engine:
         start = time.perf_counter()
         with Session(engine) as session:
             for row in sample["postings"].iter_rows(named=True):
@@ -427,8 +429,6 @@ def run_orm_ledger(frames: dict[str, pl.DataFrame], kind: str, workdir: Path, it
         seconds = time.perf_counter() - start
         with engine.connect() as conn:
             written = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in sample}
-    finally:
-        cleanup()
     rows = {t: f.height for t, f in sample.items()}
     assert written == rows, f"the ORM baseline wrote {written}, not its sample's {rows}"
     n_items = sample["transactions"].height

@@ -52,21 +52,28 @@ def test_stage_timer_counts_read_during_post_as_overlap():
     assert timer.overlap_s(("read", "validate"), during="post") == 2.5
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_ledger_write_floor_rewrites_every_row_the_night_wrote_through_the_guards(kind, tmp_path):
-    """The floor's copy passes the ledger's own guards (a posting without its balanced entry would be
-    refused) and carries exactly the night's rows."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def night(request, tmp_path):
+    """(database kind, URL) of a fresh database holding one generated night of 2,000 items, ingested."""
+    kind = request.param
     if kind == "postgresql":
         require_pg()
     gen = generate_day(tmp_path / "drops", cards=200, transactions=2_000)
     url, cleanup = _fresh_database(kind, tmp_path)
     try:
         ingest_drop(url, gen.folder)
-        with get_engine(url).connect() as conn:
-            counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in LEDGER_WRITE_TABLES}
-        got = run_ledger_write_floor(url, kind, tmp_path)
+        yield kind, url
     finally:
         cleanup()
+
+
+def test_the_ledger_write_floor_rewrites_every_row_the_night_wrote_through_the_guards(night, tmp_path):
+    """The floor's copy passes the ledger's own guards (a posting without its balanced entry would be
+    refused) and carries exactly the night's rows."""
+    kind, url = night
+    with get_engine(url).connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in LEDGER_WRITE_TABLES}
+    got = run_ledger_write_floor(url, kind, tmp_path)
     assert got["rows"] == counts
     assert counts["transactions"] == 2_000 and counts["postings"] >= 2 * counts["journal_entries"]
     assert got["seconds"] > 0 and got["postings_per_s"] > 0
@@ -91,21 +98,13 @@ def test_the_doc_shows_the_ledger_write_floor_beside_the_post_stage(tmp_path):
     assert "5 (the ledger write floor alone: 220,000) | **no** |" in text_
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_orm_baseline_writes_the_same_ledger_rows_through_the_guards(kind, tmp_path):
+def test_the_orm_baseline_writes_the_same_ledger_rows_through_the_guards(night, tmp_path):
     """The 'typical team' baseline writes a complete, balanced part of the night's own ledger rows, one ORM
     object per row, into the real schema: the guards accept it (an entry missing a posting would be
     refused), and every object reaches the database."""
-    if kind == "postgresql":
-        require_pg()
-    gen = generate_day(tmp_path / "drops", cards=200, transactions=2_000)
-    url, cleanup = _fresh_database(kind, tmp_path)
-    try:
-        ingest_drop(url, gen.folder)
-        frames = ledger_frames(url)
-        got = run_orm_ledger(frames, kind, tmp_path, items=500)
-    finally:
-        cleanup()
+    kind, url = night
+    frames = ledger_frames(url)
+    got = run_orm_ledger(frames, kind, tmp_path, items=500)
     sample = orm_ledger_sample(frames, 500)
     assert got["items"] == 500 and got["rows"] == {t: f.height for t, f in sample.items()}
     entries, postings = sample["journal_entries"], sample["postings"]
