@@ -311,7 +311,7 @@ def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.
 
 
 # --- provider balances ------------------------------------------------------------------------
-_BALANCE_KEY_SCHEMA = {"provider": pl.Utf8, "account_id": pl.Utf8, "balance_date": pl.Date}
+_BALANCE_KEY_SCHEMA = {k: BALANCE_SCHEMA[k] for k in ("provider", "account_id", "balance_date")}  # a stored balance's key
 
 
 def save_provider_balances(conn: Connection, balances: pl.DataFrame) -> int:
