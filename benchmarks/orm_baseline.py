@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 from ledger import tables
+from records import tables as records_tables
 
 
 class Base(DeclarativeBase):
@@ -48,6 +49,6 @@ class LedgerPosting(_LedgerRow):
     pass
 
 
-ledger_registry.map_imperatively(LedgerTransaction, tables.transactions)
+ledger_registry.map_imperatively(LedgerTransaction, records_tables.transactions)
 ledger_registry.map_imperatively(LedgerEntry, tables.journal_entries)
 ledger_registry.map_imperatively(LedgerPosting, tables.postings)

@@ -153,8 +153,8 @@ def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> floa
 
 
 def _fresh_database(kind: str, workdir: Path) -> tuple[str, Callable[[], None]]:
-    from ledger.db import get_engine
-    from ledger.migrate import upgrade
+    from db.engine import get_engine
+    from migrations.migrate import upgrade
 
     if kind == "sqlite":
         url = f"sqlite:///{workdir / 'bench.db'}"
@@ -170,8 +170,8 @@ def run_nightly(url: str, folder: Path, day: dt.date, validation_root: Path | No
     """The real nightly path over one drop folder, with per-stage times, postings and peak memory."""
     from sqlalchemy import text
 
+    from db.engine import get_engine
     from feeds.ingest import ingest_drop
-    from ledger.db import get_engine
 
     timer = StageTimer()
     screened: dict = {}
@@ -251,13 +251,13 @@ def settle_after_history(url: str) -> float:
     """Checkpoint the bulk-copied history before day N, and return the seconds it took.
 
     The history stands for 58 nights, each followed by a quiet day in which the database wrote its log
-    into its files (PostgreSQL's checkpointer, ledger.wal's thread on SQLite). Copied in three minutes
+    into its files (PostgreSQL's checkpointer, db.wal's thread on SQLite). Copied in three minutes
     instead, it leaves gigabytes of log to write back; without this, day N would be timed competing with
     that write-back, which no real night has to."""
     from sqlalchemy import text
 
-    from ledger.db import get_engine, sqlite_file
-    from ledger.wal import checkpointer_for
+    from db.engine import get_engine, sqlite_file
+    from db.wal import checkpointer_for
 
     start = time.perf_counter()
     engine = get_engine(url)
@@ -277,11 +277,11 @@ def settle_after_history(url: str) -> float:
 
 
 def _wal_backlog_s(url: str) -> float | None:
-    """SQLite: seconds the background checkpointer (ledger.wal) still needed after the night to copy the
+    """SQLite: seconds the background checkpointer (db.wal) still needed after the night to copy the
     log into the database file. Not part of the night (a writer no longer waits for it, as PostgreSQL's
     night does not wait for its checkpointer), but shown so the work is not hidden."""
-    from ledger.db import get_engine, sqlite_file
-    from ledger.wal import checkpointer_for
+    from db.engine import get_engine, sqlite_file
+    from db.wal import checkpointer_for
 
     path = sqlite_file(get_engine(url))
     if path is None:
@@ -313,8 +313,8 @@ def run_floor(url: str, folder: Path) -> dict:
     """polars read of the raw files + a plain bulk insert of the same rows, no logic."""
     from sqlalchemy import text
 
-    from ledger.bulk import bulk_insert
-    from ledger.db import get_engine
+    from db.bulk import bulk_insert
+    from db.engine import get_engine
 
     engine = get_engine(url)
     with engine.begin() as conn:
@@ -339,7 +339,7 @@ LEDGER_WRITE_NEEDS = ("accounts", "posting_batches")
 
 def ledger_frames(url: str) -> dict[str, pl.DataFrame]:
     """Every row the night wrote to the ledger's big tables, and what those rows need there."""
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     with get_engine(url).connect() as conn:
         return {t: _read_table(conn, t) for t in LEDGER_WRITE_NEEDS + LEDGER_WRITE_TABLES}
@@ -349,8 +349,8 @@ def ledger_frames(url: str) -> dict[str, pl.DataFrame]:
 def _ledger_write_target(kind: str, folder: Path, frames: dict[str, pl.DataFrame]) -> Iterator:
     """A fresh database with the ledger's schema, holding what the night's ledger rows need there
     (accounts, batches), for a baseline to write those rows into; dropped afterwards."""
-    from ledger.bulk import bulk_insert
-    from ledger.db import get_engine
+    from db.bulk import bulk_insert
+    from db.engine import get_engine
 
     folder.mkdir(parents=True, exist_ok=True)
     url, cleanup = _fresh_database(kind, folder)
@@ -374,7 +374,7 @@ def run_ledger_write_floor(url: str, kind: str, workdir: Path, frames: dict[str,
     or trigger; this is what writing them into the ledger costs the database on this machine, so it bounds
     our post stage from below. When its postings per second are under the target, no code of ours can
     meet the target on this schema."""
-    from ledger.bulk import bulk_insert
+    from db.bulk import bulk_insert
 
     frames = frames if frames is not None else ledger_frames(url)
     with _ledger_write_target(kind, workdir / "ledger-write-floor", frames) as engine:
@@ -448,7 +448,7 @@ def run_orm(url: str, folder: Path, rows: int = ORM_ROWS) -> dict:
 
     from benchmarks.orm_baseline import Base
     from benchmarks.orm_baseline import BenchRow as Row
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     engine = get_engine(url)
     Base.metadata.drop_all(engine)
@@ -474,11 +474,12 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
     ``last_entry_id``: the last entry before the night; ``checkpoint_through`` / ``last_posting_id``: the posting
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity);
     ``screened_since``: when the last screening run began (late arrivals are items written since)."""
-    from feeds.store import CLIENT_ACTIVITY_SQL, selected_transactions_sql
-    from feeds.take_ons import TAKE_ON_CANDIDATES_SQL
-    from ledger.bulk import sql_datetime
+    from db.bulk import sql_datetime
     from ledger.queries import card_balance_queries
     from reconciliation.funding import FUNDING_POSTINGS_SQL
+    from records.client_days import CLIENT_ACTIVITY_SQL
+    from records.take_on_queue import TAKE_ON_CANDIDATES_SQL
+    from records.transactions import selected_transactions_sql
     from screening.rules import CARD_KINDS, SPEND_KINDS, night_utc_hours
     from screening.run import HISTORY_KINDS_IN_FULL, late_clients_sql
 
@@ -496,12 +497,12 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
     lists = {"kinds": HISTORY_KINDS_IN_FULL, "hkinds": CARD_KINDS, "hours": night, "spend": SPEND_KINDS}
     d0 = day - dt.timedelta(days=3)  # the night re-screens three days for late files
     queries: dict[str, tuple[str, dict]] = {
-        "screening: the night's items in full (feeds.store.load_transactions)": (
+        "screening: the night's items in full (records.transactions.load_transactions)": (
             "SELECT provider, provider_txn_id, account_id, kind, status, amount_pence, london_date, occurred_at_utc"
             " FROM transactions WHERE london_date >= :f AND london_date <= :t ORDER BY occurred_at_utc, provider, provider_txn_id",
             {"f": day, "t": day},
         ),
-        "screening: older history: cash, payments, loads (feeds.store.load_selected_transactions)": (
+        "screening: older history: cash, payments, loads (records.transactions.load_selected_transactions)": (
             literal(selected_transactions_sql(dialect, kinds=True, cash_like=False, hours=False)[0], lists),
             {"a": d0 - dt.timedelta(days=98), "b": day - dt.timedelta(days=1)},
         ),
@@ -513,7 +514,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
             literal(selected_transactions_sql(dialect, kinds=False, cash_like=False, hours=True)[0], lists),
             {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
-        "screening: per-client first seen and last spend (feeds.store.client_activity)": (
+        "screening: per-client first seen and last spend (records.client_days.client_activity)": (
             literal(CLIENT_ACTIVITY_SQL, lists),
             {"a": d0 - dt.timedelta(days=complete_days), "b": day - dt.timedelta(days=1)},
         ),
@@ -522,7 +523,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
             {"a": d0, "b": day, "z": day,
              "since": sql_datetime(dialect, screened_since or dt.datetime.combine(day, dt.time(), dt.UTC))},
         ),
-        "reconciliation: provider balances of the day (feeds.store.load_provider_balances)": (
+        "reconciliation: provider balances of the day (records.balances.load_provider_balances)": (
             "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
             " WHERE balance_date >= :f AND balance_date <= :t", {"f": day, "t": day},
         ),
@@ -552,7 +553,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
         "reconciliation: the day's funding postings (reconciliation.funding.load_funding_postings)": (
             FUNDING_POSTINGS_SQL, {"f": day, "t": day},
         ),
-        "posting: cards whose take-on is missing or moves (feeds.take_ons.take_on_candidates)": (TAKE_ON_CANDIDATES_SQL, {}),
+        "posting: cards whose take-on is missing or moves (records.take_on_queue.take_on_candidates)": (TAKE_ON_CANDIDATES_SQL, {}),
         "posting: idempotency lookup": ("SELECT entry_id FROM journal_entries WHERE idempotency_key = :k", {"k": "A:AB1"}),
         "posting: stored transaction lookup": (
             "SELECT status FROM transactions WHERE provider = :p AND provider_txn_id = :t", {"p": "A", "t": "AB1"}),
@@ -568,7 +569,7 @@ def query_plans(url: str, day: dt.date) -> dict[str, str]:
     """Plans of the queries the nightly screening and reconciliation lean on."""
     from sqlalchemy import text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
     from screening.run import last_screening_run
 
     plans = {}
@@ -608,8 +609,8 @@ def _read_table(conn, table: str, where: str = "", params: dict | None = None) -
     """Every column of ``table`` (rows matching ``where``) as a typed frame, from either database."""
     from sqlalchemy import text
 
-    from ledger.bulk_read import query_frame
-    from ledger.schema_registry import load_all_tables
+    from db.bulk_read import query_frame
+    from migrations.registry import load_all_tables
 
     cols = load_all_tables().tables[table].columns
     schema = {c.name: _polars_type(c) for c in cols}
@@ -688,7 +689,7 @@ def build_history(url: str, first: dt.date, last: dt.date, gen) -> dict:
 
     from sqlalchemy import text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     engine = get_engine(url)
     days = (last - first).days
@@ -718,19 +719,19 @@ def build_history(url: str, first: dt.date, last: dt.date, gen) -> dict:
     ).with_columns(pl.col("rest").fill_null(0), pl.col("load").fill_null(0))
     summary = json.loads(run_row[2])
     max_nontakeon = int(frames["journal_entries"]["entry_id"].max())
-    import ledger.bulk
+    import db.bulk
 
-    saved_analyze = ledger.bulk.ANALYZE_AFTER_ROWS
-    ledger.bulk.ANALYZE_AFTER_ROWS = 2**62  # one VACUUM ANALYZE at the end instead of one per COPY
+    saved_analyze = db.bulk.ANALYZE_AFTER_ROWS
+    db.bulk.ANALYZE_AFTER_ROWS = 2**62  # one VACUUM ANALYZE at the end instead of one per COPY
     try:
         for k in range(1, days + 1):
             _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon, first, k)
             if k % 10 == 0 or k == days:
                 print(f"  history: {first + dt.timedelta(days=k)} copied ({k}/{days})", flush=True)
     finally:
-        ledger.bulk.ANALYZE_AFTER_ROWS = saved_analyze
-    # The per-client day summary each real night's ingest keeps (feeds.store.refresh_client_days).
-    from feeds.store import rebuild_client_days
+        db.bulk.ANALYZE_AFTER_ROWS = saved_analyze
+    # The per-client day summary each real night's ingest keeps (records.client_days.refresh_client_days).
+    from records.client_days import rebuild_client_days
 
     with engine.begin() as conn:
         rebuild_client_days(conn, first + dt.timedelta(days=1), last)
@@ -771,10 +772,10 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
 
     from sqlalchemy import text
 
-    from feeds.take_ons import queue_balances
-    from ledger.bulk import bulk_insert
+    from db.bulk import bulk_insert
     from ledger.guards import SQLITE_DDL
-    from ledger.runs import record_run
+    from records.runs import record_run
+    from records.take_on_queue import queue_balances
 
     day = first + dt.timedelta(days=k)
     with engine.begin() as conn:
@@ -815,7 +816,7 @@ def _copy_history_day(engine, frames, balances, offsets, summary, max_nontakeon,
 def table_sizes(url: str) -> dict[str, int]:
     from sqlalchemy import text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     with get_engine(url).connect() as conn:
         return {
@@ -1020,7 +1021,7 @@ def _pg_schema(tag: str) -> tuple[str, Callable[[], None]]:
 
     from sqlalchemy import create_engine, text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     schema = "bench_" + uuid.uuid4().hex[:10]
     admin = create_engine(PG_URL)
@@ -1039,7 +1040,7 @@ def _pg_schema(tag: str) -> tuple[str, Callable[[], None]]:
 
 
 def _floor_sqlite(workdir: Path) -> tuple[str, Callable[[], None]]:
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     (workdir / "floor").mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / 'floor' / 'floor.db'}"
@@ -1051,7 +1052,7 @@ PROFILE_NOTES = """## What the profile showed, and what changed (pyinstrument)
 Earlier sessions:
 
 - PostgreSQL chose sequential scans for the idempotency lookups right after a large COPY (the
-  table's statistics were stale): 9 s per 5,000-key lookup at 150,000 entries. `ledger/bulk.py` now
+  table's statistics were stale): 9 s per 5,000-key lookup at 150,000 entries. `db/bulk.py` now
   runs ANALYZE after a COPY of 10,000 rows or more; 200,000 rows went from 8+ minutes to 52 s.
 - Lookups of "which of these keys exist" bind one array (`= ANY(:values)`) on PostgreSQL instead of
   5,000 IN parameters (`ledger/sqlfilters.rows_where_in`).
@@ -1097,7 +1098,7 @@ Stop 14 (2026-12-03), pyinstrument on growth nights (`CARELEDGER_BENCH_PROFILE=<
 night's profile):
 
 - **ANALYZE after every large COPY** sampled 30,000 pages however big the table: 2.7 s of a 60-day
-  PostgreSQL night. `ledger.bulk.needs_analyze` now analyses only a never-analysed table or a write
+  PostgreSQL night. `db.bulk.needs_analyze` now analyses only a never-analysed table or a write
   that adds a tenth of its rows (autovacuum's threshold): post stage day 60 6.2 s -> 4.2-5.0 s, flat
   with day 1. PostgreSQL 200,000: 35.0-38.1 s -> 26.9 s total, 30,318 postings/s, 31.4x floor.
 - **Night-time card use** filtered every item of the 42-day window: now an expression index
@@ -1139,7 +1140,7 @@ so the before/after pairs below were measured back to back in this session:
   night's write-ahead log with them was 347 MB, without them 284 MB (automatic checkpoints off, to count). Day 60 from a cold start on a
   snapshot of that history: 17.4-18.3 s -> 13.8-15.2 s. PostgreSQL 200,000 (no validation, runs
   alternated with the previous commit): post 18.5 / 17.0 s -> 17.9 / 15.5 s.
-- **Bulk reads by COPY on PostgreSQL** (`ledger/bulk_read.py`). Screening read a night's items as one
+- **Bulk reads by COPY on PostgreSQL** (`db/bulk_read.py`). Screening read a night's items as one
   Python tuple per row (about 10 µs a row); now `COPY (SELECT ...) TO STDOUT` as CSV parsed by polars.
   PostgreSQL 1M: screen 24.2 -> 10.7 s, peak memory 3,722 -> 2,259 MB. 200,000: screen 2.95-3.80 ->
   2.16-2.26 s, peak 1,228 -> 907-936 MB. Growth day 60 screen 2.39 -> 1.49 s.
@@ -1213,11 +1214,11 @@ PostgreSQL 1M floor 3.9 -> 4.2 s, its ledger write floor 46.4 -> 50.8 s; SQLite 
 so compare figures within one run:
 
 - **Contributions read by a partial index (migration 0013).** For each card with money coming in, ingest
-  asks which payers paid a contribution onto it before (`feeds.store.known_contributors`). Through
+  asks which payers paid a contribution onto it before (`records.transactions.known_contributors`). Through
   `ix_transactions_account` that read visited every item the card ever had: on the 60-day SQLite history,
   for all 9,943 cards, 6.8-7.5 s; in a night 0.3-0.6 s, and growing every day. The partial index
   `ix_transactions_contribution_payers` holds contributions only: 0.013-0.018 s.
-- **SQLite's checkpoints off the writer's path (`ledger/wal.py`).** SQLite's auto-checkpoint ran inside the
+- **SQLite's checkpoints off the writer's path (`db/wal.py`).** SQLite's auto-checkpoint ran inside the
   COMMIT that took the write-ahead log past 1,000 pages, so the writer stopped to copy into the database
   file every page it had dirtied, and a longer history has more pages to dirty. On the 60-day history
   the checkpoint took 1.3 s (0.2 s on day 1; 68,920 frames, 269 MB). A thread per database file now does
@@ -1259,7 +1260,7 @@ so compare figures within one run:
 Stop 21 (2026-12-06). Profiled on a kept 60-day SQLite history (10,000 cards, 50,000 items a night), day 60
 re-run on copies, with pyinstrument and `gc.callbacks`:
 
-- **CPython's full collections (`ledger/heap.py`).** A night's process holds about 340,000 long-lived objects
+- **CPython's full collections (`db/heap.py`).** A night's process holds about 340,000 long-lived objects
   (polars, SQLAlchemy, pandas, Great Expectations). With the default thresholds (700, 10, 10) every large
   batch of new objects the night keeps set off a full collection that walked all of them: five a night
   (Great Expectations' column conversion, provider C's parsed JSON, three large SELECTs), 0.64-0.87 s of
@@ -1269,11 +1270,11 @@ re-run on copies, with pyinstrument and `gc.callbacks`:
   is freed by reference counting; cycles are still collected, later. The 1M nights gained most: SQLite's
   screening 16.6 -> 10.0 s, PostgreSQL's 9.3 -> 5.8 s. Peak memory did not rise (SQLite 1M 3,393 -> 2,839 MB,
   PostgreSQL 2,747 -> 2,740 MB).
-- **SQLite reads take the driver's tuples** (`ledger.bulk_read.sqlite_rows_frame`): no SQLAlchemy row object
+- **SQLite reads take the driver's tuples** (`db.bulk_read.sqlite_rows_frame`): no SQLAlchemy row object
   per row, and each column is built as the type SQLite stores for it instead of inferring it from every
   row (a column holding a value of another kind falls back to the inferring path). Screening on the
   day-60 copy: 1.71-1.74 -> 1.47-1.68 s.
-- **Screening reads only the columns its rules use** (`feeds.store.SCREEN_SCHEMA`: not the currency,
+- **Screening reads only the columns its rules use** (`records.transactions.SCREEN_SCHEMA`: not the currency,
   reference, running balance, source file and line, hold flag or entry id): 1.43-1.54 -> 1.30-1.39 s on the
   same copy, same items and findings.
 - **Drain after load reads only open windows** (`screening.run.drain_loads`). A client loaded in the near days
@@ -1300,7 +1301,7 @@ day 1, with each statement timed (SQLAlchemy cursor events) and pyinstrument:
     card). SQLite 0.06 s, but PostgreSQL 0.14 s per 10,000 cards without its JIT and 0.9-1.8 s with it
     (the walk's estimated cost set the JIT off, and as a join its planner hashed every balance row), and
     still a cost per card every night.
-  - Kept (bc25e33, `feeds/take_ons.py`, migration 0014): `take_on_pending`, the balance rows that could still
+  - Kept (bc25e33, `records/take_on_queue.py`, migration 0014): `take_on_pending`, the balance rows that could still
     create or move a take-on (dated before the card's take-on, or of a card with none), queued in the same
     transaction as the balances and cleared by the take-on pass in its own. A take-on only ever moves
     earlier, so a row at or after it never matters again. A normal night queues nothing, and the pass
@@ -1334,7 +1335,7 @@ Stop 23 (2026-12-06). A new machine of the same kind (2 CPUs), slower than stop 
 floor at 1M took 82.6 s (52.2 s at stop 22), PostgreSQL's 54.3 s (39.6 s). Every figure below is from this
 machine.
 
-- **A balance file's supersede step** (`feeds.store.save_provider_balances`) deleted by card: one primary-key
+- **A balance file's supersede step** (`records.balances.save_provider_balances`) deleted by card: one primary-key
   seek per card per file, 0.17 s on day 60 of a 60-day SQLite history against 0.02 s on day 1. It now reads
   the stored rows of the file's days by the date index (none on a normal night) and deletes only those:
   0.000 s. Tested against a last-write-wins model (hypothesis, both databases).

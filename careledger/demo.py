@@ -71,8 +71,8 @@ def run_demo(
         extra_env={"CARELEDGER_TASK_RETRIES": "0", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},
     )
 
-    from ledger.db import get_engine
-    from ledger.migrate import upgrade
+    from db.engine import get_engine
+    from migrations.migrate import upgrade
 
     with get_engine(url).begin() as conn:
         upgrade(conn)
@@ -109,8 +109,8 @@ def run_demo(
 
 def _weekly_days(url: str) -> set[int]:
     """ISO weekdays on which some council runs its weekly clawback and contributions check."""
-    from feeds.store import load_reference
-    from ledger.db import get_engine
+    from db.engine import get_engine
+    from records.reference import load_reference
 
     with get_engine(url).connect() as conn:
         ref = load_reference(conn)

@@ -24,9 +24,11 @@ from sqlalchemy import Connection, text
 
 from clawback import calc
 from clawback.tables import contribution_weeks
-from feeds.store import _frame, load_reference, load_transactions
-from ledger.db import get_engine, take_ledger_lock
+from db.bulk_read import rows_frame as _frame
+from db.engine import get_engine, take_ledger_lock
 from reconciliation.exceptions import ExceptionItem, sync_exceptions
+from records.reference import load_reference
+from records.transactions import load_transactions
 from schemas.reference import ReferenceData
 from screening.findings import Finding
 

@@ -36,10 +36,11 @@ from clawback.instructions import (
 )
 from clawback.schedule import write_schedule
 from clawback.tables import clawback_instructions, clawback_lines, clawback_runs
-from feeds.store import load_reference, load_transactions, open_holds
-from ledger.db import get_engine, take_ledger_lock
+from db.engine import get_engine, take_ledger_lock
 from ledger.queries import balances, card_balances
 from reconciliation.exceptions import ExceptionItem, sync_exceptions
+from records.reference import load_reference
+from records.transactions import load_transactions, open_holds
 from schemas.council_policy import CouncilPolicy
 from schemas.reference import ReferenceData
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from ledger.tables import TZ, metadata
+from db.metadata import TZ, metadata
 
 clawback_runs = Table(
     "clawback_runs",

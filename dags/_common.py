@@ -167,8 +167,8 @@ def entry_point(module: str, name: str) -> Callable[..., Any]:
 
 def councils_due(db: str | None, day: dt.date) -> list[str]:
     """Councils whose weekly run (clawback/contributions) falls on ``day``'s weekday."""
-    from feeds.store import load_reference
-    from ledger.db import get_engine
+    from db.engine import get_engine
+    from records.reference import load_reference
 
     with get_engine(db).connect() as conn:
         ref = load_reference(conn)

@@ -103,7 +103,7 @@ def card_feeds_daily():
         from airflow.sdk.exceptions import AirflowFailException
         from sqlalchemy import text
 
-        from ledger.db import get_engine
+        from db.engine import get_engine
 
         ingest_drop = c.entry_point("feeds.ingest", "ingest_drop")
         sha256_of = c.entry_point("feeds.ingest", "sha256_of")
@@ -146,7 +146,7 @@ def card_feeds_daily():
         from airflow.sdk.exceptions import AirflowSkipException
         from sqlalchemy import text
 
-        from ledger.db import get_engine
+        from db.engine import get_engine
 
         day = c.run_day(DAY_OFFSET)
         with get_engine(c.db_url()).connect() as conn:

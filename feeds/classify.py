@@ -122,7 +122,7 @@ def classify(
 ) -> pl.DataFrame:
     """Fill owner and decide money-in kinds (module docstring); returns CANONICAL_SCHEMA rows in
     the order given. ``known_contributors`` (client_id, payee_sort_code, payee_account_number):
-    payer accounts that paid contributions for a client before (``feeds.store.known_contributors``)."""
+    payer accounts that paid contributions for a client before (``records.transactions.known_contributors``)."""
     if txns.height == 0:
         return conform(txns)
     df = _owners(txns.with_row_index("_row"), ref)

@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING
 import polars as pl
 from sqlalchemy import Connection, text
 
-from careledger.faults import crash_point
-from feeds import store, take_ons
+from db.bulk import bulk_insert
+from db.bulk_read import rows_frame
+from db.engine import get_engine, take_ledger_lock
+from db.faults import crash_point
+from db.heap import bulk_gc
+from db.sqlfilters import execute_where_in, rows_where_in
 from feeds.archive import archive_file
 from feeds.read_ahead import read_ahead
-from ledger.bulk import bulk_insert
 from ledger.corrections import reverse_entry
-from ledger.db import get_engine, take_ledger_lock
-from ledger.heap import bulk_gc
 from ledger.journal import existing_keys, post_entries
 from ledger.posting_rules import (
     CardState,
@@ -40,8 +41,12 @@ from ledger.posting_rules import (
     take_on_entries,
 )
 from ledger.queries import account_totals
-from ledger.sqlfilters import execute_where_in, rows_where_in
-from ledger.tables import feed_files
+from records import take_on_queue as take_ons
+from records.balances import save_provider_balances
+from records.client_days import refresh_client_days
+from records.reference import load_reference, save_reference
+from records.tables import feed_files
+from records.transactions import known_contributors
 from schemas.canonical import CANONICAL_SCHEMA
 from schemas.reference import ReferenceData
 
@@ -153,7 +158,7 @@ def _stored_transactions(conn: Connection, provider: str, ids: list[str]) -> pl.
         " WHERE provider = :p AND {match}",
         "provider_txn_id", ids, {"p": provider},
     )
-    return store._frame(rows, STORED_SCHEMA)
+    return rows_frame(rows, STORED_SCHEMA)
 
 
 STORED_SCHEMA: dict[str, pl.DataType] = {
@@ -372,9 +377,9 @@ def store_and_post(
         for (p, closed_on), group in closers.group_by("provider", "_closed_on", maintain_order=True):
             ids = group["related_txn_id"].unique().to_list()
             closed = rows_where_in(conn, held, "provider_txn_id", ids, {"p": p})
-            touched.append(store._frame(closed, {"client_id": pl.Utf8, "london_date": pl.Date}))
+            touched.append(rows_frame(closed, {"client_id": pl.Utf8, "london_date": pl.Date}))
             execute_where_in(conn, close, "provider_txn_id", ids, {"f": False, "closed": closed_on, "p": p})
-    store.refresh_client_days(conn, pl.concat(touched, how="vertical_relaxed"))
+    refresh_client_days(conn, pl.concat(touched, how="vertical_relaxed"))
 
     # Rows posted now that were not written above (stored earlier, final and unchanged): link them.
     _link_stored(conn, links, to_write)
@@ -478,7 +483,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
     end of that day, once that day's transactions file for the provider has been loaded (so a late
     file is not absorbed into the take-on and then counted twice). If an earlier day arrives later
     still, the take-on moves: the old one is reversed (a correction entry) and a new one is posted
-    at the earlier day. Set-based: one query for the candidates (``feeds.take_ons``: the queued balance
+    at the earlier day. Set-based: one query for the candidates (``records.take_on_queue``: the queued balance
     rows, not the whole history), one for their ledger balances.
     """
     candidates = take_ons.take_on_candidates(conn)
@@ -511,7 +516,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
         conn, "SELECT account_code, london_date, sum(amount_pence) FROM postings WHERE {match} GROUP BY account_code, london_date",
         "account_code", codes,
     )
-    by_day = store._frame(rows, {"account_code": pl.Utf8, "london_date": pl.Date, "pence": pl.Int64})
+    by_day = rows_frame(rows, {"account_code": pl.Utf8, "london_date": pl.Date, "pence": pl.Int64})
     long = pl.concat(
         [
             candidates.select("provider", "account_id", "balance_date", pl.col("_main").alias("account_code")),
@@ -559,7 +564,7 @@ def post_take_ons(conn: Connection, ref: ReferenceData, source_file: str) -> int
 ProgressFn = Callable[[str], None]
 
 
-@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
+@bulk_gc()  # db.heap: the collector held back while the night's rows are in memory
 def ingest_drop(
     db_url: str | None,
     drop_dir: Path,
@@ -591,7 +596,7 @@ def ingest_drop(
     # 1. The council's reference extract (full state; supersedes the stored one).
     ref_files = [p for p in sorted(drop_dir.iterdir()) if p.is_file() and detect_file(p) is None]
     with engine.begin() as conn:
-        ref = store.load_reference(conn)
+        ref = load_reference(conn)
     if reference and any(p.name == "cardholders.csv" for p in ref_files):
         digest = hashlib.sha256(b"".join(sha256_of(p).encode() for p in ref_files)).hexdigest()
         fs = FileSummary("council reference extract", "council", "reference", "loaded")
@@ -608,7 +613,7 @@ def ingest_drop(
                 take_ledger_lock(conn)
                 if _already_registered(conn, digest) is None:
                     councils_yaml = (drop_dir / "councils.yaml").read_text(encoding="utf-8")
-                    store.save_reference(conn, new_ref, councils_yaml, str(drop_dir.name))
+                    save_reference(conn, new_ref, councils_yaml, str(drop_dir.name))
                     fs.rows_read = sum(new_ref.frame(s).height for s in _ref_specs())
                     fs.rows_quarantined = _quarantine(conn, quarantined, run_id, digest)
                     sha_by_file = {p.name: sha256_of(p) for p in ref_files}
@@ -739,7 +744,7 @@ def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: Refer
         txns, quarantine, result = read.txns, read.quarantine, read.result
         if txns.height:
             money_in_cards = txns.filter(pl.col("kind") == "other_money_in").select("provider", "account_id").unique().rows()
-            known = store.known_contributors(conn, money_in_cards) if money_in_cards else None
+            known = known_contributors(conn, money_in_cards) if money_in_cards else None
             classified = classify(txns, ref, known_contributors=known)
             # Hashed by the worker before classify; only an item whose kind classify moved to another family
             # (a payment that is the council's unload) is hashed again here.
@@ -750,7 +755,7 @@ def _store_file(engine, read: _ReadFile, drop_dir: Path, run_id: str, ref: Refer
             if counts["conflict_rows"]:
                 quarantine = pl.concat([quarantine, pl.DataFrame(counts["conflict_rows"], schema=quarantine.schema)], how="vertical_relaxed")
         if result.balances.height:
-            store.save_provider_balances(conn, result.balances)
+            save_provider_balances(conn, result.balances)
         fs.rows_quarantined = _quarantine(conn, quarantine, run_id, sha)
         _record_incidents(conn, fs, result.incidents, run_id, {read.path.name: sha}, tell="the provider")
         _register(conn, fs, sha, read.feed_date, drop_dir, run_id, None)

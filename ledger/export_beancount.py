@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from ledger.bulk import to_date
+from db.bulk import to_date
 from schemas.money import pounds_plain as _pounds
 
 ROOTS = {"asset": "Assets", "expense": "Expenses", "equity": "Equity", "income": "Income", "suspense": "Assets"}

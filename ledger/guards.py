@@ -26,7 +26,7 @@ entry of each of a night's 2.2 million postings one by one: 9.8 s of a 1M-item n
 
 from __future__ import annotations
 
-from ledger.db import LEDGER_WRITE_LOCK_ID
+from db.engine import LEDGER_WRITE_LOCK_ID
 
 IMMUTABLE_TABLES = ("journal_entries", "postings", "posting_batches")
 # PostgreSQL: these references are checked set-based by the statement triggers below instead of by

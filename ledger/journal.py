@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Connection, text
 
-from careledger.faults import crash_point
+from db.bulk import bulk_insert
+from db.engine import take_ledger_lock
+from db.faults import crash_point
 from ledger.accounts import ACCOUNT_SCHEMA
-from ledger.bulk import bulk_insert
-from ledger.db import take_ledger_lock
 
 GENESIS_HASH = "0" * 64
 
@@ -160,7 +160,7 @@ def check_batch(entries: pl.DataFrame, postings: pl.DataFrame) -> None:
 
 def existing_keys(conn: Connection, keys: list[str]) -> dict[str, tuple[int, str]]:
     """Already-posted keys among ``keys``: key -> (entry_id, payload_hash)."""
-    from ledger.sqlfilters import rows_where_in
+    from db.sqlfilters import rows_where_in
 
     found: dict[str, tuple[int, str]] = {}
     sql = "SELECT idempotency_key, entry_id, payload_hash FROM journal_entries WHERE {match}"
@@ -190,7 +190,7 @@ def ensure_accounts(conn: Connection, accounts: pl.DataFrame) -> int:
     accounts = accounts.select(list(ACCOUNT_SCHEMA)).unique("code", keep="first")
     have: set[str] = set()
     codes = accounts["code"].to_list()
-    from ledger.sqlfilters import rows_where_in
+    from db.sqlfilters import rows_where_in
 
     have.update(r[0] for r in rows_where_in(conn, "SELECT code FROM accounts WHERE {match}", "code", codes))
     new = accounts.filter(~pl.col("code").is_in(list(have)))

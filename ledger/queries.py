@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
-from ledger.bulk import bulk_insert, to_date
+from db.bulk import bulk_insert, to_date
 
 CARD_ROLES = ("card_council", "card_client", "suspense_card")
 CHECKPOINT_KEEP_DAYS = 42  # checkpoints older than this before the newest are pruned (the look-back is 35 days)
@@ -221,7 +221,7 @@ def account_totals(conn: Connection, codes: list[str]) -> dict[str, int]:
     """
     if not codes:
         return {}
-    from ledger.sqlfilters import rows_where_in
+    from db.sqlfilters import rows_where_in
 
     wanted = set(codes)
     cp = conn.execute(

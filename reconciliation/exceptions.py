@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, case
 
-from ledger.sqlfilters import filtered_query, rows_where_in
+from db.sqlfilters import filtered_query, rows_where_in
 from reconciliation.tables import exceptions
 
 OPEN_STATUSES: tuple[str, ...] = ("open", "explained")
@@ -191,7 +191,7 @@ EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
 
 def list_exceptions(conn: Connection, *, status: tuple[str, ...] | None = None, council: str | None = None) -> pl.DataFrame:
     """Exceptions as a frame (for reports, the CLI and tests), oldest first."""
-    from feeds.store import _frame
+    from db.bulk_read import rows_frame as _frame
 
     stmt, params = filtered_query(
         f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions",

@@ -52,7 +52,7 @@ FUNDING_POSTINGS_SQL = (
 def load_funding_postings(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
     """Postings on councils' funding and recovered accounts in the period, summed by council, day, role
     and direction (one row each; bounded by councils × days × 4)."""
-    from feeds.store import _frame
+    from db.bulk_read import rows_frame as _frame
 
     rows = conn.execute(text(FUNDING_POSTINGS_SQL), {"f": date_from, "t": date_to}).all()
     return _frame(rows, _RAW_SCHEMA)

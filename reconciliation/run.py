@@ -27,13 +27,11 @@ from collections import Counter
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
-from feeds import store
-from ledger.bulk_read import query_frame
-from ledger.db import get_engine, take_ledger_lock
-from ledger.heap import bulk_gc
+from db.bulk_read import query_frame, rows_frame
+from db.engine import get_engine, take_ledger_lock
+from db.heap import bulk_gc
+from db.sqlfilters import frame_where_in, rows_where_in
 from ledger.queries import card_balances
-from ledger.runs import record_run
-from ledger.sqlfilters import frame_where_in, rows_where_in
 from reconciliation.balances import (
     BALANCE_TYPES,
     CANDIDATE_SCHEMA,
@@ -49,6 +47,10 @@ from reconciliation.exceptions import ExceptionItem, SyncResult, sync_exceptions
 from reconciliation.feed_arrival import FEED_FILES_SCHEMA, FEED_TYPES, drop_date, feed_exceptions
 from reconciliation.funding import funding_totals
 from reconciliation.loads import LOAD_TYPES, load_exceptions
+from records.balances import load_provider_balances
+from records.reference import load_reference
+from records.runs import record_run
+from records.transactions import HELD_AT_END_OF_DAY_SQL
 from schemas.council_policy import THRESHOLD_DEFAULTS
 
 LOOKBACK_DAYS = 35  # how far back a run re-checks files, balances and loads (bounds each run's work)
@@ -66,7 +68,7 @@ def _feed_files(conn: Connection) -> pl.DataFrame:
     rows = conn.execute(
         text("SELECT file_name, provider, file_kind, feed_date, drop_dir, status, message FROM feed_files WHERE feed_date IS NOT NULL")
     ).all()
-    return store._frame(rows, FEED_FILES_SCHEMA)
+    return rows_frame(rows, FEED_FILES_SCHEMA)
 
 
 def _reconciled_days(conn: Connection, date_from: dt.date, date_to: dt.date) -> set[dt.date]:
@@ -74,7 +76,7 @@ def _reconciled_days(conn: Connection, date_from: dt.date, date_to: dt.date) -> 
         text("SELECT feed_date FROM runs WHERE command = :c AND feed_date >= :f AND feed_date <= :t"),
         {"c": RUN_COMMAND, "f": date_from, "t": date_to},
     ).all()
-    return set(store._frame(rows, {"feed_date": pl.Date})["feed_date"].to_list())
+    return set(rows_frame(rows, {"feed_date": pl.Date})["feed_date"].to_list())
 
 
 def _changes_since_last_run(conn: Connection, date_from: dt.date, date_to: dt.date) -> tuple[dt.date | None, set[dt.date]]:
@@ -102,14 +104,14 @@ def _changes_since_last_run(conn: Connection, date_from: dt.date, date_to: dt.da
         ),
         {"e": int(last["max_entry_id"] or 0), "all": 2**62},
     ).scalar_one()
-    first_day = store._frame([(first,)], {"d": pl.Date})["d"][0] if first is not None else date_to + dt.timedelta(days=1)
+    first_day = rows_frame([(first,)], {"d": pl.Date})["d"][0] if first is not None else date_to + dt.timedelta(days=1)
     rows = conn.execute(
         text(
             "SELECT DISTINCT balance_date FROM provider_balances WHERE balance_date >= :f AND balance_date <= :t AND loaded_at > :at"
         ),
         {"f": date_from, "t": date_to, "at": dt.datetime.fromisoformat(last["finished_at"])},
     ).all()
-    return first_day, set(store._frame(rows, {"balance_date": pl.Date})["balance_date"].to_list())
+    return first_day, set(rows_frame(rows, {"balance_date": pl.Date})["balance_date"].to_list())
 
 
 def _open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt.date, date_to: dt.date) -> set[dt.date]:
@@ -118,7 +120,7 @@ def _open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt
         " AND london_date >= :f AND london_date <= :to"
     ).bindparams(bindparam("t", expanding=True))
     rows = conn.execute(stmt, {"t": list(types), "f": date_from, "to": date_to}).all()
-    return set(store._frame(rows, {"london_date": pl.Date})["london_date"].to_list())
+    return set(rows_frame(rows, {"london_date": pl.Date})["london_date"].to_list())
 
 
 TXN_SCHEMA: dict[str, pl.DataType] = {
@@ -155,7 +157,7 @@ def _quarantine(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.Da
         ),
         {"f": date_from, "t": date_to, "start": start},
     ).all()
-    df = store._frame(rows, schema)
+    df = rows_frame(rows, schema)
     # A council extract's rows have no feed date: their drop folder's day says which run they belong to.
     drop_day = pl.col("drop_dir").map_elements(drop_date, return_dtype=pl.Date)
     return df.with_columns(pl.coalesce("feed_date", drop_day, pl.col("created_at").dt.date()).alias("day")).filter(
@@ -171,7 +173,7 @@ def _unregistered_balances(
 
     Bounded by the unknown accounts, not by cards × days: only their rows are read from the window.
     """
-    today = store.load_provider_balances(conn, date_to, date_to).select("provider", "account_id")
+    today = load_provider_balances(conn, date_to, date_to).select("provider", "account_id")
     open_rows = conn.execute(
         text("SELECT provider, account_id FROM exceptions WHERE exception_type = 'unknown_account' AND status IN ('open', 'explained')")
     ).all()
@@ -187,7 +189,7 @@ def _unregistered_balances(
         " WHERE {match} AND balance_date >= :f AND balance_date <= :t",
         "account_id", keys["account_id"].unique().to_list(), {"f": date_from, "t": date_to},
     )
-    df = store._frame(rows, schema).join(keys, on=["provider", "account_id"], how="semi")
+    df = rows_frame(rows, schema).join(keys, on=["provider", "account_id"], how="semi")
     first_seen = {(p, a): d for p, a, d in df.group_by("provider", "account_id").agg(pl.col("balance_date").min()).iter_rows()}
     return df, first_seen
 
@@ -218,7 +220,7 @@ def _balance_day(
     window_from: dt.date, quarantine: pl.DataFrame, tolerance_pence: int,
 ) -> list[ExceptionItem]:
     ledger = card_balances(conn, day)
-    provider = store.load_provider_balances(conn, day, day)
+    provider = load_provider_balances(conn, day, day)
     if provider.height == 0:
         return []
     # Explanations are looked for only on cards that differ: the night's cost follows the differences,
@@ -243,7 +245,7 @@ def _balance_day(
     # or closed on a later day), or dated on or before the day but posted by the provider after it.
     pending = _txn_frame(
         conn,
-        f"(({store.HELD_AT_END_OF_DAY_SQL}) OR (status = 'settled' AND posted_date > :d AND london_date <= :d))",
+        f"(({HELD_AT_END_OF_DAY_SQL}) OR (status = 'settled' AND posted_date > :d AND london_date <= :d))",
         {"d": day, "oldest": day - dt.timedelta(days=HOLD_EXPIRY_DAYS)},
         accounts=accounts,
     )
@@ -253,7 +255,7 @@ def _balance_day(
         {"d": day},
         accounts=accounts,
     )
-    prev_close = store.load_provider_balances(conn, day - dt.timedelta(days=1), day - dt.timedelta(days=1))
+    prev_close = load_provider_balances(conn, day - dt.timedelta(days=1), day - dt.timedelta(days=1))
     settled_day = (
         settled_day.join(
             prev_close.select("provider", "account_id", pl.col("closing_balance_pence").alias("_prev_close")),
@@ -276,7 +278,7 @@ def _balance_day(
     if conflicts.height:
         ids = conflicts["provider_txn_id"].drop_nulls().unique().to_list()
         sql = "SELECT provider, provider_txn_id, amount_pence FROM transactions WHERE {match}"
-        stored = store._frame(rows_where_in(conn, sql, "provider_txn_id", ids), dict(stored.schema)) if ids else stored
+        stored = rows_frame(rows_where_in(conn, sql, "provider_txn_id", ids), dict(stored.schema)) if ids else stored
     candidates = explanation_candidates(
         day,
         unposted_settled=unposted,
@@ -386,7 +388,7 @@ def _sync(conn: Connection, results: dict, name: str, found: list[ExceptionItem]
 
 
 # --- the run ----------------------------------------------------------------------------------
-@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
+@bulk_gc()  # db.heap: the collector held back while the night's rows are in memory
 def reconcile_day(
     db_url: str | None, day: dt.date, *, expected_providers: tuple[str, ...] = ("A", "B", "C"), lookback_days: int = LOOKBACK_DAYS
 ) -> dict:
@@ -403,7 +405,7 @@ def reconcile_day(
     with engine.begin() as conn:
         # One consistent view: no file is half-posted while balances are compared.
         take_ledger_lock(conn)
-        ref = store.load_reference(conn)
+        ref = load_reference(conn)
         register = ref.cardholders.select("client_id", "council", "provider", "account_id")
         files = _feed_files(conn)
         first_file = files["feed_date"].min() if files.height else None
@@ -420,7 +422,7 @@ def reconcile_day(
             if (a := drop_date(r["drop_dir"])) is not None and a > r["feed_date"] and window_from <= r["feed_date"] <= day
         }
         days_with_balances = set(
-            store._frame(
+            rows_frame(
                 conn.execute(
                     text("SELECT DISTINCT balance_date FROM provider_balances WHERE balance_date >= :f AND balance_date <= :t"),
                     {"f": window_from, "t": day},

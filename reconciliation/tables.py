@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, Text
 
-from ledger.tables import TZ, metadata
+from db.metadata import TZ, metadata
 
 # One row per exception finance or audit must look at, whatever raised it (reconciliation, feeds,
 # contributions, clawback). Exceptions are working records, not posted history: their status and

@@ -27,7 +27,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.balances import last4, pounds
 from reconciliation.exceptions import list_exceptions
 from reconciliation.funding import funding_totals

@@ -42,7 +42,7 @@ MONEY_IN_KINDS: frozenset[str] = frozenset(
 )
 SPEND_KINDS: frozenset[str] = frozenset({"card_purchase", "cash", "payment_to_payee"})
 # The items that are contributions, as SQL: the predicate of the partial index
-# ix_transactions_contribution_payers and of the read it serves (feeds.store.known_contributors).
+# ix_transactions_contribution_payers and of the read it serves (records.transactions.known_contributors).
 CONTRIBUTION_SQL = "kind = 'contribution'"
 
 UTC_DATETIME = pl.Datetime("us", "UTC")

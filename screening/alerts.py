@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from screening.cases import _event
 from screening.rules import gbp, last4
 from screening.tables import alerts, safeguarding_cases, screening_findings

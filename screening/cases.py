@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
-from ledger.bulk import to_date
-from ledger.tables import REFERENCE_TABLES, ref_councils
+from db.bulk import to_date
+from records.tables import REFERENCE_TABLES, ref_councils
 from schemas.council_policy import THRESHOLD_DEFAULTS, parse_councils
 from screening.findings import SEVERITIES, Finding
 from screening.rules import finding_key

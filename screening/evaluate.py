@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.bulk import to_date
-from ledger.db import get_engine
+from db.bulk import to_date
+from db.engine import get_engine
 from screening.rules import EXTERNAL_RULES, RULE_NAMES
 from screening.tables import screening_findings
 

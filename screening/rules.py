@@ -163,7 +163,7 @@ def names_match(a: str | None, b: str | None) -> bool:
 
 # --- inputs ---------------------------------------------------------------------------------------
 def prepare_items(transactions: pl.DataFrame) -> pl.DataFrame:
-    """Canonical transactions (``feeds.store.load_transactions``) -> the card items rules read.
+    """Canonical transactions (``records.transactions.load_transactions``) -> the card items rules read.
 
     Keeps settled items and pending items still waiting to settle; drops declined and released items and
     any pending authorisation that a later settlement, release or decline names (provider B sends the
@@ -328,7 +328,7 @@ class ScreenInput:
     date_to: dt.date
     complete_from: dt.date
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # client -> {param: value}
-    # Older history summarised, one row per client (feeds.store.client_activity): first day seen and
+    # Older history summarised, one row per client (records.client_days.client_activity): first day seen and
     # last spending day over days whose items ``items`` does not hold in full. Empty: ``items`` is all.
     activity: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ACTIVITY_SCHEMA))
 

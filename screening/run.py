@@ -17,20 +17,20 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import text
 
-from feeds.store import (
+from db.bulk import sql_datetime, to_date
+from db.engine import get_engine, take_ledger_lock
+from db.heap import bulk_gc
+from records.client_days import client_activity
+from records.reference import load_reference
+from records.runs import record_run
+from records.transactions import (
     SCREEN_SCHEMA,
-    client_activity,
     load_partner_transactions,
-    load_reference,
     load_selected_transactions,
     load_transactions,
     load_transactions_occurred_from,
     load_transactions_of_clients,
 )
-from ledger.bulk import sql_datetime, to_date
-from ledger.db import get_engine, take_ledger_lock
-from ledger.heap import bulk_gc
-from ledger.runs import record_run
 from screening.cases import record_findings
 from screening.findings import Finding
 from screening.rules import (
@@ -234,7 +234,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-@bulk_gc()  # ledger.heap: the collector held back while the night's rows are in memory
+@bulk_gc()  # db.heap: the collector held back while the night's rows are in memory
 def screen_days(
     db_url: str | None,
     date_from: dt.date,

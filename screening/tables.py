@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
-from ledger.tables import TZ, metadata
+from db.metadata import TZ, metadata
 
 safeguarding_cases = Table(
     "safeguarding_cases",

@@ -14,8 +14,8 @@ from functools import cache
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger.db import get_engine
-from ledger.migrate import upgrade
+from db.engine import get_engine
+from migrations.migrate import upgrade
 
 PG_URL = os.environ.get("CARELEDGER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -76,7 +76,7 @@ def migrate(url: str) -> None:
 def db_url(request, tmp_path) -> Iterator[str]:
     """A migrated, empty careledger database URL: each test runs once per database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        url = f"sqlite:///{tmp_path / 'db.engine'}"
         migrate(url)
         yield url
         get_engine(url).dispose()
@@ -91,7 +91,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = f"sqlite:///{tmp_path / 'db.engine'}"
     migrate(url)
     yield url
     get_engine(url).dispose()

@@ -24,8 +24,8 @@ from benchmarks.run import (
     run_orm_ledger,
     write_markdown,
 )
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from tests.conftest import require_pg
 
 interval = st.tuples(st.integers(0, 40), st.integers(0, 40)).map(lambda t: (min(t), max(t)))

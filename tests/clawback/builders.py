@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from feeds.ingest import store_and_post
-from feeds.store import load_reference, save_reference
+from records.reference import load_reference, save_reference
 from schemas.canonical import CANONICAL_SCHEMA, conform
 from schemas.reference import REFERENCE_BY_NAME, ReferenceData
 

@@ -25,14 +25,14 @@ from sqlalchemy import select
 from clawback import calc, run
 from clawback.contributions import run_contributions
 from clawback.tables import clawback_instructions
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.exceptions import list_exceptions
 
 
 def _action_unloads(url: str, week: str, day: dt.date) -> int:
     """Post the approved week's instructions as the provider's unloads on ``day`` (real ledger path)."""
     from feeds.ingest import store_and_post
-    from feeds.store import load_reference
+    from records.reference import load_reference
     from schemas.canonical import CANONICAL_SCHEMA, conform
     from tests.clawback.builders import txn
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     from feeds.ingest import ingest_drop
-    from ledger.migrate import upgrade
+    from migrations.migrate import upgrade
     from simulator import simulate
 
     out: Path = args.out
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         next_day = day + dt.timedelta(days=1)
         week = calc.iso_week_of(next_day)
         with get_engine(url).connect() as conn:
-            from feeds.store import load_reference
+            from records.reference import load_reference
 
             policy = load_reference(conn).councils[args.council]
         if policy.clawback_date(week) == next_day:

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, Table, inspect, select, text
 from clawback import run
 from clawback.contributions import run_contributions
 from clawback.tables import clawback_instructions, clawback_lines, contribution_weeks
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.exceptions import list_exceptions
 from tests.clawback import builders as b
 
@@ -106,7 +106,7 @@ def test_approve_twice_issues_nothing_new_and_approved_week_is_frozen(db_url, tm
     # New money after approval does not change the approved schedule.
     before = _lines(db_url)
     with get_engine(db_url).begin() as conn:
-        from feeds.store import load_reference
+        from records.reference import load_reference
 
         b.post(conn, load_reference(conn), [b.txn("A", "10000005", "C5", "council_load", 50_000, D(2026, 3, 2))])
     again = run.compute_schedule(db_url, WEEK, out)["councils"]["Testshire"]
@@ -177,7 +177,7 @@ def test_unload_matching_under_recovery_and_unmatched_exception(db_url, tmp_path
     assert sorted(unmatched["client_id"].to_list()) == ["C1", "C3", "C4"]
     # C1's unload arrives (with its reference); C3's arrives for a different amount (no match).
     with get_engine(db_url).begin() as conn:
-        from feeds.store import load_reference
+        from records.reference import load_reference
 
         ref = load_reference(conn)
         b.post(conn, ref, [
@@ -251,7 +251,7 @@ def test_contributions_arrears_exception_rerun_and_recovery(db_url):
 
     # N1 pays the arrears and this week's: the exception resolves itself.
     with get_engine(db_url).begin() as conn:
-        from feeds.store import load_reference
+        from records.reference import load_reference
 
         b.post(conn, load_reference(conn), [
             b.txn("A", "20000001", "N1", "contribution", 4 * 3533, D(2026, 3, 5), reference="CONTRIB 0442817")

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from clawback import run
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from ledger.posting_rules import item_payload_hash
 from ledger.queries import balances
 from tests.clawback.builders import councils_yaml

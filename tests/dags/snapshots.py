@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 
 # Tables whose content is the outcome of the pipeline (those present in the database are compared).
 TABLES = (

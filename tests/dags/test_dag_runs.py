@@ -45,8 +45,8 @@ def _days() -> list[dt.date]:
 
 
 def _weekly_days(url: str) -> set[int]:
-    from feeds.store import load_reference
-    from ledger.db import get_engine
+    from db.engine import get_engine
+    from records.reference import load_reference
 
     with get_engine(url).connect() as conn:
         return {p.clawback_isoweekday for p in load_reference(conn).councils.values()}
@@ -148,7 +148,7 @@ def test_clawback_is_never_approved_without_a_named_approver(sqlite_url, sim_dro
     # Goal: the schedule is computed by the weekly run but instructions wait for approval.
     from sqlalchemy import text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
     from schemas.council_policy import parse_councils
 
     days = _days()
@@ -213,7 +213,7 @@ def test_corrupt_file_fails_only_its_own_task_and_mails_finance(sqlite_url, sim_
 
     from sqlalchemy import text
 
-    from ledger.db import get_engine
+    from db.engine import get_engine
 
     day = _days()[0]
     drops = tmp_path / "drops"

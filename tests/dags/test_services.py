@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from careledger import airflow_runner
-from ledger.db import get_engine, take_ledger_lock
+from db.engine import get_engine, take_ledger_lock
 from ledger.verify import verify_ledger
 from tests.conftest import PG_URL, drop_pg_database, make_pg_database, migrate, require_pg
 from tests.ingest import drops

@@ -37,11 +37,11 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 
-from feeds import take_ons
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from ledger.queries import card_balances
 from ledger.verify import verify_ledger
+from records import take_on_queue as take_ons
 from tests.conftest import migrate
 from tests.feeds.test_take_on_candidates import PLAIN_SQL as PLAIN_TAKE_ON_SQL
 from tests.ingest import drops
@@ -207,7 +207,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="careledger-fuzz-"))
-        self.url = f"sqlite:///{self.tmp / 'ledger.db'}"
+        self.url = f"sqlite:///{self.tmp / 'db.engine'}"
         migrate(self.url)
         self.world = ProviderWorld()
         self.folders: list[Path] = []
@@ -305,7 +305,7 @@ class LedgerMachine(RuleBasedStateMachine):
             ).all()
             assert not twice, f"posted twice: {twice}"
             # Every ingest ends with the take-on pass: no card is left without its take-on or with a late one,
-            # by the queue (feeds.take_ons) and by the plain definition over every balance row.
+            # by the queue (records.take_on_queue) and by the plain definition over every balance row.
             assert take_ons.take_on_candidates(conn).height == 0
             assert not conn.execute(text(PLAIN_TAKE_ON_SQL)).all(), "a take-on the queue did not see"
             if self.world.day_index >= 0:

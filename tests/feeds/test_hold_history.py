@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from feeds.store import load_reference, open_holds
-from ledger.db import get_engine
+from db.engine import get_engine
+from records.reference import load_reference
+from records.transactions import open_holds
 from tests.clawback import builders as b
 
 MON = dt.date(2026, 3, 2)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from ledger.verify import verify_ledger
 from tests.feeds.files import a_row, b_line, c_txn, write_a, write_b, write_c
 from tests.ingest import drops

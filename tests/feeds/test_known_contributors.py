@@ -1,4 +1,4 @@
-"""Goal: ingest recognises a payer who paid a contribution onto a card before (feeds.store.known_contributors)
+"""Goal: ingest recognises a payer who paid a contribution onto a card before (records.transactions.known_contributors)
 by reading that card's contributions only, through the partial index ix_transactions_contribution_payers
 (migration 0013), and the answer is the same as before: each card's earlier contribution payers, nobody
 else's, and no payer of anything that was not a contribution."""
@@ -8,9 +8,9 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import text
 
-from feeds.store import known_contributors, known_contributors_sql
-from ledger.bulk import bulk_insert
-from ledger.db import get_engine
+from db.bulk import bulk_insert
+from db.engine import get_engine
+from records.transactions import known_contributors, known_contributors_sql
 from tests.screening.builders import frame, txn
 
 MUM = ("MRS SMITH", "112233", "44556677")

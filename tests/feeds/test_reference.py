@@ -87,8 +87,8 @@ def test_a_card_number_in_the_council_extract_is_masked_and_reported(extract, sq
     # reaches the database; each one is a security incident with file and line, as for providers.
     from sqlalchemy import text
 
+    from db.engine import get_engine
     from feeds.ingest import ingest_drop
-    from ledger.db import get_engine
 
     pan = "4111 1111 1111 1111"
     (extract / "payees.csv").write_text(
@@ -125,9 +125,9 @@ def test_a_row_repeated_word_for_word_is_one_row(extract):
 def test_an_extract_that_drops_most_cards_is_refused_until_confirmed(extract, sqlite_url):
     # Goal: a cardholders.csv cut down to its header (or to a fraction) would make every card
     # unknown overnight; it is refused whole, the stored extract stays, and a person can confirm it.
+    from db.engine import get_engine
     from feeds.ingest import ingest_drop
-    from feeds.store import load_reference
-    from ledger.db import get_engine
+    from records.reference import load_reference
 
     assert ingest_drop(sqlite_url, extract, only_files=[]).refused == []
     with get_engine(sqlite_url).connect() as conn:

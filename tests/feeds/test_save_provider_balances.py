@@ -1,5 +1,5 @@
 """Goal: a provider's balance for a card and day is stored once, and a later file for the same card and
-day supersedes it (``feeds.store.save_provider_balances``), on SQLite and PostgreSQL, whatever mix of
+day supersedes it (``records.balances.save_provider_balances``), on SQLite and PostgreSQL, whatever mix of
 new days, re-sent days, other providers and repeated rows the files bring.
 
 The store finds what a file supersedes by the day's stored rows rather than by one delete per card
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from feeds.store import load_provider_balances, save_provider_balances
-from ledger.db import get_engine
+from db.engine import get_engine
+from records.balances import load_provider_balances, save_provider_balances
 
 DAY0 = dt.date(2026, 3, 2)
 row = st.tuples(

@@ -1,5 +1,5 @@
 """Goal: the nightly search for cards whose take-on is missing or must move earlier reads the queue of
-balance rows that could matter (``feeds.take_ons``), and finds exactly what the plain definition finds
+balance rows that could matter (``records.take_on_queue``), and finds exactly what the plain definition finds
 from every balance row ever loaded, on SQLite and PostgreSQL, whatever order balances, transactions
 files and take-on passes come in.
 
@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from feeds import take_ons
+from db.bulk_read import rows_frame
+from db.engine import get_engine
 from feeds.ingest import post_take_ons
-from feeds.store import save_provider_balances
-from ledger.bulk_read import rows_frame
-from ledger.db import get_engine
 from ledger.verify import verify_ledger
+from records import take_on_queue as take_ons
+from records.balances import save_provider_balances
 from schemas.reference import ReferenceData
 
 PLAIN_SQL = (

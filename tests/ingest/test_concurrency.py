@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.verify import verify_ledger
 from tests.conftest import drop_pg_database, make_pg_database, migrate
 from tests.ingest import drops

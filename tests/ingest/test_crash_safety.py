@@ -1,7 +1,7 @@
 """Goal: killing ingest with SIGKILL anywhere — mid-file, mid-batch, mid-commit — and re-running it
 leaves the ledger identical to an uninterrupted run: no partial batch, no file marked loaded that was not.
 
-Each seeded run picks a crash point and an occurrence (careledger/faults.py), kills the child
+Each seeded run picks a crash point and an occurrence (db/faults.py), kills the child
 process there, checks nothing partial is visible, then re-runs to completion and compares.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.verify import verify_ledger
 from tests.conftest import migrate
 from tests.ingest import drops

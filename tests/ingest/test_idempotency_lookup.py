@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import feeds.ingest as ingest
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from ledger.journal import post_entries
 from tests.ingest import drops
 from tests.ingest.test_ingest import DAY1, DAY2

@@ -9,8 +9,8 @@ import datetime as dt
 
 from sqlalchemy import text
 
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from ledger.queries import card_balances
 from ledger.verify import verify_ledger
 from tests.ingest import drops

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.export_beancount import export_beancount
 from ledger.journal import post_entries
 from tests.ledger import factories as f

@@ -1,4 +1,4 @@
-"""When a bulk COPY refreshes planner statistics (ledger.bulk.needs_analyze): on a table's first big
+"""When a bulk COPY refreshes planner statistics (db.bulk.needs_analyze): on a table's first big
 write and when a write adds a tenth of its rows, never for a night that adds a few per cent of a long
 history (ANALYZE samples 30,000 pages however big the table: it made a 60-day night grow)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import text
 
-from ledger.bulk import ANALYZE_AFTER_ROWS, bulk_insert, needs_analyze
-from ledger.db import get_engine
+from db.bulk import ANALYZE_AFTER_ROWS, bulk_insert, needs_analyze
+from db.engine import get_engine
 
 
 def test_the_rule() -> None:

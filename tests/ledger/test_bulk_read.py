@@ -1,4 +1,4 @@
-"""Goal: a bulk read (``ledger.bulk_read.query_frame``: COPY on PostgreSQL) gives back exactly the frame that was
+"""Goal: a bulk read (``db.bulk_read.query_frame``: COPY on PostgreSQL) gives back exactly the frame that was
 written, for the values that trip CSV up: NULL against empty text, quotes, commas, line breaks, non-ASCII text,
 microseconds, dates, booleans, the extremes of a 64-bit integer, and whatever DateStyle and TimeZone the session has."""
 
@@ -25,10 +25,10 @@ from sqlalchemy import (
     text,
 )
 
-from ledger.bulk import bulk_insert
-from ledger.bulk_read import query_frame, rows_frame
-from ledger.db import get_engine
-from ledger.sqlfilters import frame_where_in
+from db.bulk import bulk_insert
+from db.bulk_read import query_frame, rows_frame
+from db.engine import get_engine
+from db.sqlfilters import frame_where_in
 
 SCHEMA = {
     "row_id": pl.Int64, "label": pl.Utf8, "pence": pl.Int64, "day": pl.Date,
@@ -118,7 +118,7 @@ def test_sqlite_builds_each_column_as_stored_and_falls_back_for_a_value_of_anoth
     """SQLite's read builds each column as the type SQLite stores for it (no inference over every row).
     SQLite types values one by one: text that is no number stays text in an INTEGER column, so that
     column cannot be built as integers; the read falls back to ``rows_frame`` and fails as it did."""
-    from ledger.bulk_read import sqlite_rows_frame
+    from db.bulk_read import sqlite_rows_frame
 
     engine = get_engine(sqlite_url)
     metadata.create_all(engine)

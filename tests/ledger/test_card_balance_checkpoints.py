@@ -9,9 +9,9 @@ import polars as pl
 from polars.testing import assert_frame_equal
 from sqlalchemy import text
 
+from db.engine import get_engine
 from ledger import accounts as chart
 from ledger.accounts import accounts_frame
-from ledger.db import get_engine
 from ledger.journal import post_entries
 from ledger.queries import CHECKPOINT_KEEP_DAYS, account_totals, card_balances
 from tests.ledger import factories as f

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.journal import post_entries
 from tests.ledger import factories as f
 

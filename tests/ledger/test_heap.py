@@ -1,4 +1,4 @@
-"""ledger.heap.bulk_gc: the cycle collector's thresholds raised for a night's bulk work, and put back."""
+"""db.heap.bulk_gc: the cycle collector's thresholds raised for a night's bulk work, and put back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ledger.heap import BULK_GC_THRESHOLDS, bulk_gc
+from db.heap import BULK_GC_THRESHOLDS, bulk_gc
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def test_nested_and_concurrent_blocks_restore_once_the_last_ends():
 
 _COUNT_FULL_COLLECTIONS = """
 import gc, sys
-from ledger.heap import bulk_gc
+from db.heap import bulk_gc
 
 def full_collections_while_keeping(rows):
     full = []

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from db.engine import get_engine
 from ledger.corrections import reverse_entry
-from ledger.db import get_engine
 from ledger.journal import LedgerError, post_entries
 from ledger.queries import balances, statement, trial_balance
 from ledger.verify import verify_ledger

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.journal import post_entries
-from ledger.migrate import current_revision, upgrade
+from migrations.migrate import current_revision, upgrade
 from tests.ledger import factories as f
 
 LATER_COLUMNS = {
@@ -64,7 +64,7 @@ def test_upgrade_drops_the_entry_indexes_nothing_reads_and_downgrade_restores_th
     entries that way; docs/performance.md); the indexes that are read stay."""
     from alembic import command
 
-    from ledger.migrate import alembic_config
+    from migrations.migrate import alembic_config
 
     engine = get_engine(db_url)
     with engine.connect() as conn:
@@ -116,7 +116,7 @@ def test_0012_replaces_the_entry_foreign_key_on_postgres_and_downgrade_restores_
     and after, a posting whose entry never arrives is refused at commit."""
     from alembic import command
 
-    from ledger.migrate import alembic_config
+    from migrations.migrate import alembic_config
 
     engine = get_engine(db_url)
     pg = engine.dialect.name == "postgresql"
@@ -150,7 +150,7 @@ def test_0014_fills_the_take_on_queue_of_an_older_database(db_url):
     take-on. A day at or after a card's take-on is not queued."""
     from alembic import command
 
-    from ledger.migrate import alembic_config
+    from migrations.migrate import alembic_config
 
     engine = get_engine(db_url)
     with engine.begin() as conn:

@@ -13,8 +13,8 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db.engine import get_engine
 from ledger.corrections import reverse_entry
-from ledger.db import get_engine
 from ledger.journal import post_entries
 from ledger.queries import balances
 from ledger.verify import verify_ledger

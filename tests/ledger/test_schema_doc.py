@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ledger.schema_doc import render
+from migrations.schema_doc import render
 
 
 def test_schema_doc_is_current():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from ledger.journal import post_entries
 from ledger.verify import verify_ledger
 from tests.ledger import factories as f

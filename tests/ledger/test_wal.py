@@ -1,5 +1,5 @@
 """Goal: on SQLite, committing never copies the write-ahead log into the database file itself (a night's
-writer does not wait for it, ledger.wal); a background thread does, soon after, so what was committed
+writer does not wait for it, db.wal); a background thread does, soon after, so what was committed
 reaches the database file without anyone asking; and nothing changes for readers or for durability."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from ledger.db import get_engine, sqlite_file
-from ledger.wal import WalCheckpointer, checkpointer_for
+from db.engine import get_engine, sqlite_file
+from db.wal import WalCheckpointer, checkpointer_for
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_a_new_process_starts_its_own_thread(tmp_path, monkeypatch):
     checkpointer = WalCheckpointer(path)
     assert checkpointer.drain(timeout_s=30)
     first = checkpointer._thread
-    monkeypatch.setattr("ledger.wal.os.getpid", lambda: -1)
+    monkeypatch.setattr("db.wal.os.getpid", lambda: -1)
     assert checkpointer.drain(timeout_s=30)
     assert checkpointer._thread is not first and checkpointer._thread.is_alive()
     assert checkpointer._thread.daemon  # never keeps a process alive
@@ -111,7 +111,7 @@ def test_a_writer_waits_for_the_checkpointer_only_past_the_log_size_limit(sqlite
     # log from its beginning.
     import os
 
-    import ledger.wal
+    import db.wal
 
     engine = get_engine(sqlite_url)
     checkpointer = checkpointer_for(sqlite_file(engine))
@@ -120,11 +120,11 @@ def test_a_writer_waits_for_the_checkpointer_only_past_the_log_size_limit(sqlite
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": os.urandom(100_000)} for _ in range(50)])
     waits = checkpointer.waits
-    monkeypatch.setattr(ledger.wal, "WAL_BACKPRESSURE_BYTES", 10 * 2**30)  # far above this log: no waiting
+    monkeypatch.setattr(db.wal, "WAL_BACKPRESSURE_BYTES", 10 * 2**30)  # far above this log: no waiting
     with engine.begin() as conn:
         conn.execute(text("SELECT 1"))
     assert checkpointer.waits == waits
-    monkeypatch.setattr(ledger.wal, "WAL_BACKPRESSURE_BYTES", 2**20)  # 1 MB: this log is past it
+    monkeypatch.setattr(db.wal, "WAL_BACKPRESSURE_BYTES", 2**20)  # 1 MB: this log is past it
     assert checkpointer.wal_path.stat().st_size > 2**20
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": b"x"})

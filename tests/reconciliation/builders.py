@@ -3,7 +3,7 @@
 Why not drop folders: the provider readers and the classifier are written by another area at the same
 time; these tests build canonical rows (the readers' output) and hand them to
 ``feeds.ingest.store_and_post`` (the real storing and posting path), plus provider balances via
-``feeds.store.save_provider_balances`` and ``feed_files`` rows as the ingest would register them.
+``records.balances.save_provider_balances`` and ``feed_files`` rows as the ingest would register them.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import text
 
-from feeds import store
+from db.engine import get_engine
 from feeds.ingest import post_take_ons, store_and_post
-from ledger.db import get_engine
+from records.balances import save_provider_balances
+from records.reference import save_reference
 from schemas.canonical import CANONICAL_SCHEMA, conform
 from schemas.council_policy import parse_councils
 from schemas.reference import REFERENCE_FILES, ReferenceData
@@ -84,7 +85,7 @@ class Book:
             ) if rows else pl.DataFrame(schema=spec.schema)
         ref = ReferenceData(councils=parse_councils(COUNCILS_YAML), **frames)
         with self.engine.begin() as conn:
-            store.save_reference(conn, ref, COUNCILS_YAML, "extract")
+            save_reference(conn, ref, COUNCILS_YAML, "extract")
         self._ref = ref
         return ref
 
@@ -160,7 +161,7 @@ class Book:
                                             "closing_balance_pence": pl.Int64, "available_balance_pence": pl.Int64,
                                             "source_file": pl.Utf8, "source_line": pl.Int64})
             with self.engine.begin() as conn:
-                store.save_provider_balances(conn, df)
+                save_provider_balances(conn, df)
 
     @staticmethod
     def sha(provider: str, kind: str, on: dt.date, status: str = "loaded") -> str:

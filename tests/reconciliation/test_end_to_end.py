@@ -9,8 +9,8 @@ import json
 import openpyxl
 import pytest
 
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from reconciliation.exceptions import list_exceptions
 from reconciliation.run import reconcile_day
 from reports.exception_report import write_exception_report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.funding import funding_totals
 from tests.reconciliation.builders import Book, day
 

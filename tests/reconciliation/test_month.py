@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.exceptions import list_exceptions
 from reconciliation.run import reconcile_day
 from tests.reconciliation.builders import day

@@ -8,7 +8,7 @@ import datetime as dt
 import openpyxl
 import polars as pl
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from reconciliation.exceptions import list_exceptions
 from reconciliation.funding import funding_totals
 from reports.exception_report import assign_sections, write_exception_report

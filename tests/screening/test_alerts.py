@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from ledger.db import get_engine
+from db.engine import get_engine
 from screening.alerts import SmtpSettings, load_smtp_settings, send_pending_alerts, smtp_settings_from_env
 from screening.run import screen_days
 from screening.tables import alerts, case_events
@@ -52,7 +52,7 @@ def smtp_server():
 
 
 def _seed(db_url: str) -> None:
-    from feeds.store import save_reference
+    from records.reference import save_reference
     from tests.screening.builders import COUNCIL_YAML, reference
 
     ref = reference(

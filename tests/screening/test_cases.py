@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from feeds.store import rebuild_client_days, save_reference
-from ledger.bulk import bulk_insert
-from ledger.db import get_engine
+from db.bulk import bulk_insert
+from db.engine import get_engine
+from records.client_days import rebuild_client_days
+from records.reference import save_reference
 from screening.cases import CaseError, change_case, list_cases, record_findings, show_case, suppress
 from screening.findings import Finding
 from screening.run import screen_days
@@ -194,7 +195,7 @@ def test_a_screen_waits_for_an_ingest_still_committing_and_sees_its_items(db_url
     import threading
     import time
 
-    from ledger.db import take_ledger_lock
+    from db.engine import take_ledger_lock
 
     engine = get_engine(db_url)
     with engine.begin() as conn:

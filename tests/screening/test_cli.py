@@ -53,7 +53,7 @@ def test_screen_cases_and_evaluate(sqlite_url, tmp_path):
 def test_suppression_can_be_withdrawn_and_the_rule_alerts_again(sqlite_url):
     # Goal: a lead who silenced a rule for a client can take that back, on the record; findings made
     # while it was active stay suppressed, later ones raise a case again.
-    from ledger.db import get_engine
+    from db.engine import get_engine
     from tests.screening.builders import txn
     from tests.screening.test_cases import _seed_transactions
 

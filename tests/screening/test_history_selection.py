@@ -14,10 +14,12 @@ import polars as pl
 import pytest
 from sqlalchemy import bindparam, text
 
+from db.bulk import bulk_insert
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from feeds.store import CLIENT_DAYS_SQL, rebuild_client_days, save_reference, selected_transactions_sql
-from ledger.bulk import bulk_insert
-from ledger.db import get_engine
+from records.client_days import CLIENT_DAYS_SQL, rebuild_client_days
+from records.reference import save_reference
+from records.transactions import selected_transactions_sql
 from screening.rules import finding_key, run_rules
 from screening.run import load_input
 from tests.screening.builders import COUNCIL_YAML, cardholder, event, frame, reference, txn
@@ -184,7 +186,7 @@ def test_late_arrivals_are_read_by_when_they_were_written(db_url):
     # SQLite is told to use it (INDEXED BY, which fails the statement if the index cannot serve it).
     # On a test-sized table PostgreSQL prefers other paths; its day indexes are set aside for the
     # length of a rolled-back transaction so that what is checked is that this index matches the SQL.
-    from ledger.bulk import sql_datetime
+    from db.bulk import sql_datetime
     from screening.run import late_clients_sql
 
     engine = get_engine(db_url)

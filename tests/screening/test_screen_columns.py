@@ -1,4 +1,4 @@
-"""Screening reads fewer columns of an item than the ledger stores (feeds.store.SCREEN_SCHEMA): every
+"""Screening reads fewer columns of an item than the ledger stores (records.transactions.SCREEN_SCHEMA): every
 column the rules use must be among them, or the night's screening fails on its first item."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from feeds.store import SCREEN_SCHEMA, TXN_SCHEMA
+from records.transactions import SCREEN_SCHEMA, TXN_SCHEMA
 from screening.rules import prepare_items
 
 

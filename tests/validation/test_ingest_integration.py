@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from ledger.db import get_engine
 from tests.ingest import drops
 
 DAY1 = {"A": 134_588, "B": 65_000}
