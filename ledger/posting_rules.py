@@ -30,6 +30,9 @@ SPLIT_POLICIES = ("client_first", "pro_rata")
 MONEY_IN_FAMILY = {"council_load": "money_in", "contribution": "money_in", "other_money_in": "money_in"}
 
 
+TAKE_ON_ENTRY_TYPE = "take_on"  # the entry that brings a card's money from before its first feed
+
+
 def entry_key(provider: str, provider_txn_id: str) -> str:
     return f"{provider}:{provider_txn_id}"
 
@@ -618,7 +621,7 @@ def take_on_entries(
     null_text = pl.lit(None, dtype=pl.Utf8)
     entries = frame.with_columns(hashes).select(
         pl.col("_key").alias("idempotency_key"),
-        pl.lit("take_on").alias("entry_type"),
+        pl.lit(TAKE_ON_ENTRY_TYPE).alias("entry_type"),
         pl.col("_at").alias("effective_at"),
         pl.col("day").alias("london_date"),
         pl.col("_at").alias("occurred_at"),

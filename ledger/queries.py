@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
 from db.bulk import bulk_insert, to_date
+from ledger.posting_rules import TAKE_ON_ENTRY_TYPE
 
 CARD_ROLES = ("card_council", "card_client", "suspense_card")
 CHECKPOINT_KEEP_DAYS = 42  # checkpoints older than this before the newest are pruned (the look-back is 35 days)
@@ -285,6 +286,12 @@ class Statement:
         assert self.opening_pence + total == self.closing_pence, "statement: opening + items != closing"
 
 
+def client_known(conn: Connection, client_id: str) -> bool:
+    """Whether the ledger has a card account of this client (a statement of anyone else is a mistake)."""
+    sql = "SELECT 1 FROM accounts WHERE client_id = :c AND role IN ('card_council', 'card_client')"
+    return conn.execute(text(sql), {"c": client_id}).first() is not None
+
+
 def statement(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.date) -> Statement:
     """A client's statement of account for a period: the card's money, both parts together."""
     if date_to < date_from:
@@ -305,9 +312,11 @@ def statement(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.
             f" WHERE {card_filter} AND p.london_date >= :f AND p.london_date <= :t"
             " GROUP BY e.london_date, e.entry_id, e.entry_type, e.description, e.provider_txn_id"
             " HAVING sum(p.amount_pence) <> 0"
-            " ORDER BY e.london_date, e.entry_id"
+            # The take-on (money on the card before its first feed) comes first on its day: it was
+            # there before that day's spending, though it is posted after it (at the day's balance).
+            " ORDER BY e.london_date, CASE WHEN e.entry_type = :take_on THEN 0 ELSE 1 END, e.entry_id"
         ),
-        {"c": client_id, "f": date_from, "t": date_to},
+        {"c": client_id, "f": date_from, "t": date_to, "take_on": TAKE_ON_ENTRY_TYPE},
     ).all()
     items = pl.DataFrame(
         [(to_date(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows],

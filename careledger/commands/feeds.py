@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +9,16 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 import simulator
 from careledger.commands.options import DbOpt, JsonOpt
-from careledger.commands.output import console, err
+from careledger.commands.output import UserError, console, err, parse_day, require_database
 from feeds.ingest import ingest_drop
 
 app = typer.Typer()
+
+
 @app.command()
 def ingest(
     drop_dir: Annotated[Path, typer.Argument(help="A day's drop folder (provider files and council files)")],
@@ -32,8 +34,9 @@ def ingest(
     ] = False,
 ) -> None:
     """Load a day's drop folder: register, validate, post, quarantine, report."""
-
-
+    require_database(db)
+    if not drop_dir.is_dir():
+        raise UserError(f"no drop folder {drop_dir}")
     with Progress(console=err, transient=True, disable=json_out) as progress:
         task = progress.add_task(f"ingesting {drop_dir.name}", total=None)
         summary = ingest_drop(
@@ -51,38 +54,39 @@ def ingest(
     if summary.refused:
         raise typer.Exit(2)
 
+
 @app.command()
 def simulate(
     council: Annotated[str, typer.Option(help="Council name")] = "Testshire",
     clients: Annotated[int, typer.Option(help="Number of clients")] = 200,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")] = "2026-03-02",
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD or dd/mm/yyyy")] = "2026-03-02",
     days: Annotated[int, typer.Option(help="Number of days")] = 28,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes")] = 1,
     out: Annotated[Path, typer.Option(help="Output folder: one drop folder per day")] = Path("out/sim"),
 ) -> None:
     """Write realistic drop folders for all three providers plus the council's files, with planted cases."""
-    result = simulator.simulate(council, clients, dt.date.fromisoformat(start), days, seed, out)
-    console.print(f"Simulated {clients} clients over {days} days into {out}")
-    console.print(f"Ground truth (planted cases, never read by the pipeline): {result.ground_truth}")
+    result = simulator.simulate(council, clients, parse_day(start, "start"), days, seed, out)
+    console.print(Text(f"Simulated {clients} clients over {days} days into {out}"))
+    console.print(Text(f"Ground truth (planted cases, never read by the pipeline): {result.ground_truth}"))
 
 
 def print_summary(console, summary) -> None:
-
-    table = Table(title=f"Ingest of {summary.drop_dir}")
+    """The ingest's files, counts and messages, for a person."""
+    table = Table(title=Text(f"Ingest of {summary.drop_dir}"))
     cols = ["file", "status", "read", "posted", "already", "pending", "quarantined", "conflicts", "incidents"]
     for c in cols:
         table.add_column(c, justify="left" if c in ("file", "status") else "right")
     for f in summary.files:
         style = {"refused": "red", "skipped": "dim"}.get(f.status)
         table.add_row(
-            f.file_name, f.status, str(f.rows_read), str(f.rows_posted), str(f.rows_already_posted),
+            Text(f.file_name), f.status, str(f.rows_read), str(f.rows_posted), str(f.rows_already_posted),
             str(f.rows_pending), str(f.rows_quarantined), str(f.conflicts), str(f.incidents), style=style,
         )
     console.print(table)
     console.print(f"Take-on balances posted: {summary.take_ons}")
     for f in summary.files:
         if f.message and f.status != "skipped":
-            console.print(f"[{'red' if f.status == 'refused' else 'yellow'}]{f.file_name}: {f.message}[/]")
+            console.print(Text(f"{f.file_name}: {f.message}", style="red" if f.status == "refused" else "yellow"))
     if summary.refused:
         loaded = sum(1 for f in summary.files if f.status == "loaded")
         console.print(
@@ -90,4 +94,4 @@ def print_summary(console, summary) -> None:
             "when a corrected copy (different content) arrives in a drop folder."
         )
     if summary.data_docs:
-        console.print(f"Data Docs: {summary.data_docs}")
+        console.print(Text(f"Data Docs: {summary.data_docs}"))

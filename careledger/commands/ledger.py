@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from careledger.commands.options import DbOpt, JsonOpt
-from careledger.commands.output import console, engine, err, parse_as_of, pounds, table
+from careledger.commands.options import CsvOpt, DbOpt, JsonOpt
+from careledger.commands.output import (
+    UserError,
+    console,
+    engine,
+    esc,
+    parse_as_of,
+    parse_day,
+    pounds,
+    table,
+    tell,
+    write_rows,
+)
+from db.engine import get_engine
 from ledger import queries
 from ledger.export_beancount import export_beancount as write_beancount
 from ledger.verify import verify_ledger
@@ -26,25 +38,26 @@ app.add_typer(export_app, name="export")
 @app.command()
 def init(db: DbOpt = None) -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    database = engine(db)
+    database = get_engine(db)  # init is the one command that may create the database
     with database.begin() as conn:
         upgrade(conn)
     with database.connect() as conn:
-        console.print(f"Database {database.url.render_as_string(hide_password=True)} is at schema revision {current_revision(conn)}.")
+        console.print(Text(f"Database {database.url.render_as_string(hide_password=True)} is at schema revision {current_revision(conn)}."))
 
 
 @app.command()
 def balances(
     db: DbOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (end of that London day) or an ISO date-time")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="A London day (its end), YYYY-MM-DD or dd/mm/yyyy, or an ISO date-time")] = None,
     prefix: Annotated[str | None, typer.Option(help="Only accounts whose code starts with this, e.g. card:")] = None,
     json_out: JsonOpt = False,
+    csv_out: CsvOpt = False,
 ) -> None:
     """Balance of every account, as of a day or a moment."""
+    when = parse_as_of(as_of)
     with engine(db).connect() as conn:
-        df = queries.balances(conn, parse_as_of(as_of), prefix=prefix)
-    if json_out:
-        typer.echo(json.dumps(df.to_dicts(), default=str))
+        df = queries.balances(conn, when, prefix=prefix)
+    if write_rows(df.to_dicts(), as_json=json_out, as_csv=csv_out):
         return
     console.print(
         table(
@@ -59,15 +72,19 @@ def balances(
 @app.command("trial-balance")
 def trial_balance(
     db: DbOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="A London day (its end), YYYY-MM-DD or dd/mm/yyyy")] = None,
     json_out: JsonOpt = False,
+    csv_out: CsvOpt = False,
 ) -> None:
     """Totals by account type; they sum to zero in a sound ledger."""
+    when = parse_as_of(as_of)
     with engine(db).connect() as conn:
-        df = queries.trial_balance(conn, parse_as_of(as_of))
+        df = queries.trial_balance(conn, when)
     total = int(df["balance_pence"].sum()) if df.height else 0
     if json_out:
         typer.echo(json.dumps({"rows": df.to_dicts(), "total_pence": total}))
+        return
+    if write_rows(df.to_dicts() + [{"account_type": "TOTAL", "accounts": None, "balance_pence": total}], as_json=False, as_csv=csv_out):
         return
     rows = [[r["account_type"], r["accounts"], pounds(r["balance_pence"])] for r in df.iter_rows(named=True)]
     rows.append(["TOTAL", "", pounds(total)])
@@ -77,8 +94,8 @@ def trial_balance(
 @app.command("statement")
 def statement_cmd(
     client: Annotated[str, typer.Argument(help="Client id")],
-    date_from: Annotated[str, typer.Option("--from", help="First London day, YYYY-MM-DD")],
-    date_to: Annotated[str, typer.Option("--to", help="Last London day, YYYY-MM-DD")],
+    date_from: Annotated[str, typer.Option("--from", help="First London day, YYYY-MM-DD or dd/mm/yyyy")],
+    date_to: Annotated[str, typer.Option("--to", help="Last London day, YYYY-MM-DD or dd/mm/yyyy")],
     db: DbOpt = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the statement as CSV here")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Also write the statement as HTML here")] = None,
@@ -87,20 +104,25 @@ def statement_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """A client's statement of account for a period (opening balance, every item, closing balance)."""
+    first, last = parse_day(date_from, "from"), parse_day(date_to, "to")
+    if last < first:
+        raise UserError(f"the period ends ({last:%d/%m/%Y}) before it starts ({first:%d/%m/%Y})")
     with engine(db).connect() as conn:
-        st = queries.statement(conn, client, dt.date.fromisoformat(date_from), dt.date.fromisoformat(date_to))
+        if not queries.client_known(conn, client):
+            raise UserError(f"no client {client!r} in the ledger: check the client id (cardholders.csv)")
+        st = queries.statement(conn, client, first, last)
     written = [f(st, p) for f, p in ((statements.write_statement_csv, csv_out), (statements.write_statement_html, html_out),
                                      (statements.write_statement_xlsx, xlsx_out)) if p]
     written += list(statements.write_statement(st, out_dir).values()) if out_dir else []
     for path in written:
-        err.print(f"Statement written to {path}")
+        tell(path, "Statement written to")
     if json_out:
         typer.echo(
             json.dumps(
                 {
                     "client_id": st.client_id,
-                    "from": date_from,
-                    "to": date_to,
+                    "from": first.isoformat(),
+                    "to": last.isoformat(),
                     "opening_pence": st.opening_pence,
                     "closing_pence": st.closing_pence,
                     "items": st.items.to_dicts(),
@@ -111,13 +133,13 @@ def statement_cmd(
         return
     rows = [["", "", "Opening balance", "", pounds(st.opening_pence)]]
     rows += [
-        [str(r["london_date"]), r["entry_type"], r["description"], pounds(r["amount_pence"]), pounds(r["running_balance_pence"])]
+        [f"{r['london_date']:%d/%m/%Y}", r["entry_type"], r["description"], pounds(r["amount_pence"]), pounds(r["running_balance_pence"])]
         for r in st.items.iter_rows(named=True)
     ]
     rows.append(["", "", "Closing balance", "", pounds(st.closing_pence)])
     console.print(
         table(
-            f"Statement of account: client {client}, {date_from} to {date_to}",
+            f"Statement of account: client {client}, {first:%d/%m/%Y} to {last:%d/%m/%Y}",
             ["date", "type", "description", "amount", "balance"],
             rows,
             {"amount", "balance"},
@@ -137,9 +159,9 @@ def verify(db: DbOpt = None, json_out: JsonOpt = False) -> None:
         for check in report.checks:
             failed = [p for p in report.problems if p.check == check]
             mark = "[red]FAIL[/red]" if failed else "[green]ok[/green]"
-            console.print(f"  {mark}  {check}")
+            console.print(f"  {mark}  {esc(check)}")
             for p in failed:
-                console.print(f"        - {p.detail}")
+                console.print(Text(f"        - {p.detail}"))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -152,10 +174,10 @@ def export_beancount(
     """Write the ledger as Beancount, with a balance assertion per card per provider statement date."""
     with engine(db).connect() as conn:
         path = write_beancount(conn, to)
-    console.print(f"Wrote {path}; check it with: bean-check {path}")
+    console.print(Text(f"Wrote {path}; check it with: bean-check {path}"))
 
 
 @app.command("schema-doc")
 def schema_doc_cmd(out: Annotated[Path, typer.Option(help="Where to write")] = Path("docs/schema.md")) -> None:
     """Regenerate docs/schema.md from the table declarations."""
-    console.print(f"Wrote {schema_doc.write(out)}")
+    console.print(Text(f"Wrote {schema_doc.write(out)}"))

@@ -10,3 +10,4 @@ DbOpt = Annotated[
     str | None, typer.Option("--db", envvar="CARELEDGER_DB_URL", help="Database URL (default sqlite:///careledger.db)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="The list as CSV on stdout (opens in Excel)")]

@@ -8,21 +8,26 @@ import json
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from careledger.commands.options import DbOpt, JsonOpt
-from careledger.commands.output import console, engine, err, pounds, table
+from careledger.commands.options import CsvOpt, DbOpt, JsonOpt
+from careledger.commands.output import (
+    UserError,
+    console,
+    engine,
+    parse_day,
+    pounds,
+    print_list,
+    require_database,
+    table,
+    write_rows,
+)
 from reconciliation.exceptions import STATUSES, list_exceptions, resolve_exception
 from reconciliation.run import reconcile_day
 
-
-def _day(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from exc
-
-
 app = typer.Typer()
+
+
 @app.command()
 def reconcile(
     date: Annotated[str, typer.Option("--date", help="The London day to reconcile, YYYY-MM-DD")],
@@ -31,15 +36,16 @@ def reconcile(
     json_out: JsonOpt = False,
 ) -> None:
     """Reconcile a day: files arrived, card balances to the penny, loads against the schedule, funding totals."""
+    require_database(db)
     expected = tuple(p.strip() for p in providers.split(",") if p.strip())
-    summary = reconcile_day(db, _day(date), expected_providers=expected)
+    summary = reconcile_day(db, parse_day(date, "date"), expected_providers=expected)
     if json_out:
         typer.echo(json.dumps(summary, default=str))
         return
     console.print(
-        f"Reconciled {summary['day']} (window from {summary['window_from']}; balances checked for "
+        Text(f"Reconciled {summary['day']} (window from {summary['window_from']}; balances checked for "
         f"{len(summary['balance_days_checked'])} day(s)) in {summary['seconds']} s: "
-        f"{summary['raised']} new exception(s), {summary['resolved']} closed."
+        f"{summary['raised']} new exception(s), {summary['resolved']} closed.")
     )
     rows = [[k, v["found"], v["raised"], v["carried"], v["resolved"]] for k, v in summary["checks"].items()]
     console.print(table("Checks", ["check", "found", "new", "carried", "closed"], rows))
@@ -55,38 +61,52 @@ def reconcile(
                {"loaded", "returned", "unloaded", "net from council"})
     )
 
+
 exc_app = typer.Typer(help="The exceptions register: list and resolve.", no_args_is_help=True)
 app.add_typer(exc_app, name="exceptions")
+
 
 @exc_app.command("list")
 def list_cmd(
     status: Annotated[str | None, typer.Option(help="open, explained or resolved (comma-separated)")] = None,
     council: Annotated[str | None, typer.Option(help="Only this council's exceptions")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Ages on this run day (default: the latest reconciled day)")] = None,
     db: DbOpt = None,
     json_out: JsonOpt = False,
+    csv_out: CsvOpt = False,
 ) -> None:
-    """List exceptions, oldest first, with their age in days."""
+    """List exceptions, oldest first, with their age in days on a run day (never the wall clock)."""
     statuses = tuple(s.strip() for s in status.split(",")) if status else None
     for s in statuses or ():
         if s not in STATUSES:
             raise typer.BadParameter(f"status must be one of {', '.join(STATUSES)}, got {s!r}")
     with engine(db).connect() as conn:
         df = list_exceptions(conn, status=statuses, council=council)
-    today = dt.date.today()
-    if json_out:
-        typer.echo(json.dumps([{**r, "age_days": (today - r["first_seen"]).days} for r in df.to_dicts()], default=str))
+    day = parse_day(as_of, "as-of") if as_of else (df["last_seen"].max() if df.height else None)
+    records = [{**r, "age_days": _age_days(r, day)} for r in df.to_dicts()]
+    if write_rows(records, as_json=json_out, as_csv=csv_out):
         return
     rows = [
         [r["exception_id"], r["exception_type"], r["status"], r["council"] or "(all)", r["client_id"] or "",
-         str(r["london_date"] or ""), str(r["first_seen"]), (today - r["first_seen"]).days,
-         pounds(r["difference_pence"] if r["difference_pence"] is not None else r["amount_pence"]),
-         (r["explanation"] or "")[:90]]
-        for r in df.iter_rows(named=True)
+         _day_text(r["london_date"]), _day_text(r["first_seen"]), r["age_days"],
+         pounds(r["difference_pence"] if r["difference_pence"] is not None else r["amount_pence"]), r["explanation"] or ""]
+        for r in records
     ]
-    console.print(
-        table(f"Exceptions ({df.height})", ["id", "type", "status", "council", "client", "day", "first seen", "age", "amount", "what"],
-               rows, {"amount"})
-    )
+    title = f"Exceptions ({df.height})" + (f", ages on {day:%d/%m/%Y}" if day else "")
+    print_list(title, ["id", "type", "status", "council", "client", "day", "first seen", "age", "amount", "what"], rows, {"amount"})
+
+
+def _age_days(row: dict, day: dt.date | None) -> int | None:
+    """Days from first seen to ``day``; a resolved exception stops ageing on the day it was resolved."""
+    if day is None:
+        return None
+    end = min(day, row["resolved_on"]) if row.get("resolved_on") else day
+    return max(0, (end - row["first_seen"]).days)
+
+
+def _day_text(day: dt.date | None) -> str:
+    return f"{day:%d/%m/%Y}" if day else ""
+
 
 @exc_app.command("resolve")
 def resolve_cmd(
@@ -103,9 +123,8 @@ def resolve_cmd(
         with engine(db).begin() as conn:
             resolve_exception(conn, exception_id, note=note, by=by or getpass.getuser(), on=dt.date.today(), status=status)
     except (LookupError, ValueError) as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        raise UserError(str(exc)) from exc
     if json_out:
         typer.echo(json.dumps({"exception_id": exception_id, "status": status}))
     else:
-        console.print(f"Exception {exception_id} marked {status}.")
+        console.print(Text(f"Exception {exception_id} marked {status}."))

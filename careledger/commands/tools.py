@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from benchmarks.run import main
-from careledger.commands.output import console
+from careledger.commands.output import console, esc
 from careledger.demo import run_demo
 
 app = typer.Typer()
@@ -23,9 +24,9 @@ def demo(
 ) -> None:
     """Simulate a month for a council and run it through the pipeline on embedded SQLite."""
     result = run_demo(out, clients=clients, days=days, seed=seed)
-    console.print(f"[bold]Demo finished.[/bold] Database: {result.db_url}")
+    console.print(f"[bold]Demo finished.[/bold] Database: {esc(result.db_url)}")
     for name, path in result.outputs.items():
-        console.print(f"  {name:<22} {path}")
+        console.print(Text(f"  {name:<22} {path}"))
 
 
 @app.command()
