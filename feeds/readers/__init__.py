@@ -16,7 +16,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from feeds.readers.common import FileRefused, Incident, ReadResult
+from feeds.readers import provider_a, provider_b, provider_c
+from feeds.readers.common import FileRefused, ReadResult
+from feeds.readers.pan import Incident
 from feeds.readers.reference import read_reference
 
 _NAME_RE = re.compile(
@@ -51,8 +53,6 @@ def read_provider_file(path: Path | str) -> ReadResult:
 
     Raises FileRefused when the file as a whole cannot be read.
     """
-    from feeds.readers import provider_a, provider_b, provider_c
-
     path = Path(path)
     found = detect_file(path)
     if found is None:

@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 
 from feeds.readers.common import (
-    Incident,
     ReadResult,
     concat_quarantine,
     decode_bytes,
@@ -32,7 +31,7 @@ from feeds.readers.common import (
     refuse,
     utc_to_london_date,
 )
-from feeds.readers.pan import CANDIDATE_RE, describe, mask_with_hits
+from feeds.readers.pan import CANDIDATE_RE, Incident, describe, mask_with_hits
 from feeds.readers.provider_a import balance_repeats, conflict_reasons
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, conform
 
