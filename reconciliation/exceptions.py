@@ -17,8 +17,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, case
+from sqlalchemy import Connection, bindparam, case, text
 
+from db.bulk_read import rows_frame
 from db.sqlfilters import filtered_query, rows_where_in
 from reconciliation.tables import exceptions
 
@@ -191,11 +192,41 @@ EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
 
 def list_exceptions(conn: Connection, *, status: tuple[str, ...] | None = None, council: str | None = None) -> pl.DataFrame:
     """Exceptions as a frame (for reports, the CLI and tests), oldest first."""
-    from db.bulk_read import rows_frame as _frame
-
     stmt, params = filtered_query(
         f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions",
         [("status", "IN", status or None), ("council", "=", council or None)],
         suffix="ORDER BY first_seen, exception_id",
     )
-    return _frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
+    return rows_frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
+
+
+def open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt.date, date_to: dt.date) -> set[dt.date]:
+    """The days in [date_from, date_to] with an open (or explained) exception of one of ``types``."""
+    stmt = text(
+        "SELECT DISTINCT london_date FROM exceptions WHERE status IN ('open', 'explained') AND exception_type IN :t"
+        " AND london_date >= :f AND london_date <= :to"
+    ).bindparams(bindparam("t", expanding=True))
+    rows = conn.execute(stmt, {"t": list(types), "f": date_from, "to": date_to}).all()
+    return set(rows_frame(rows, {"london_date": pl.Date})["london_date"].to_list())
+
+
+def open_exception_cards(conn: Connection, exception_type: str) -> pl.DataFrame:
+    """(provider, account_id) of every open (or explained) exception of ``exception_type``, any day."""
+    rows = conn.execute(
+        text("SELECT provider, account_id FROM exceptions WHERE exception_type = :t AND status IN ('open', 'explained')"),
+        {"t": exception_type},
+    ).all()
+    return pl.DataFrame(rows, schema={"provider": pl.Utf8, "account_id": pl.Utf8}, orient="row")
+
+
+def open_counts_by_type(conn: Connection) -> dict[str, int]:
+    """How many exceptions are open (or explained), by type."""
+    rows = conn.execute(
+        text("SELECT exception_type, count(*) FROM exceptions WHERE status IN ('open', 'explained') GROUP BY exception_type")
+    ).all()
+    return {k: int(v) for k, v in sorted(rows)}
+
+
+def exception_councils(conn: Connection) -> list[str]:
+    """The councils named by any exception, in order."""
+    return sorted(r[0] for r in conn.execute(text("SELECT DISTINCT council FROM exceptions WHERE council IS NOT NULL")).all())

@@ -6,7 +6,8 @@ must chase the provider. When the file arrives later, the day is reconciled agai
 "missing file" exception closes itself; the late arrival is kept as a ``late_file`` record (raised
 already closed) so the report still shows it.
 
-Pure: takes the ``feed_files`` register as a frame and returns ``ExceptionItem``s.
+Pure: takes the ``feed_files`` register as a frame (``records.feed_register.load_feed_files``) and returns
+``ExceptionItem``s.
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ from reconciliation.exceptions import ExceptionItem
 FILE_KINDS: tuple[str, ...] = ("transactions", "balances")
 FEED_TYPES: tuple[str, ...] = ("missing_file", "late_file")
 _DROP_DATE = re.compile(r"(\d{8})")
-
-FEED_FILES_SCHEMA: dict[str, pl.DataType] = {
-    "file_name": pl.Utf8,
-    "provider": pl.Utf8,
-    "file_kind": pl.Utf8,
-    "feed_date": pl.Date,
-    "drop_dir": pl.Utf8,
-    "status": pl.Utf8,
-    "message": pl.Utf8,
-}
-
 
 def drop_date(drop_dir: str | None) -> dt.date | None:
     """The day of the drop folder a file arrived in, from its name (``.../20260304``), if it says.
