@@ -27,6 +27,7 @@ import uuid
 from email import policy as email_policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from careledger import airflow_runner
@@ -97,8 +98,6 @@ def metadata_db():
 
 @pytest.fixture(scope="module")
 def mailbox():
-    from aiosmtpd.controller import Controller
-
     box = Mailbox()
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
