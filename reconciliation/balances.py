@@ -126,13 +126,19 @@ def _unposted_candidates(unposted_settled: pl.DataFrame) -> list[dict]:
     ]
 
 
+def _with_effects(quarantine: pl.DataFrame) -> list[tuple[dict, str, str, int]]:
+    """(row, account_id, provider_txn_id, signed pence) of each quarantined row whose raw text can be read."""
+    out = []
+    for r in quarantine.iter_rows(named=True):
+        eff = quarantined_effect(r["provider"], r["raw_text"])
+        if eff is not None:
+            out.append((r, *eff))
+    return out
+
+
 def _quarantined_candidates(quarantined: pl.DataFrame) -> list[dict]:
     rows = []
-    for r in quarantined.iter_rows(named=True):
-        eff = quarantined_effect(r["provider"], r["raw_text"])
-        if eff is None:
-            continue
-        acct, txn, pence = eff
+    for r, acct, txn, pence in _with_effects(quarantined):
         rows.append(_candidate(r, "missing_transaction", pence, f"held in quarantine ({(r['reason'] or '').strip()[:120]})",
                                account_id=acct, provider_txn_id=r["provider_txn_id"] or txn))
     return rows
@@ -141,11 +147,7 @@ def _quarantined_candidates(quarantined: pl.DataFrame) -> list[dict]:
 def _conflict_candidates(conflicts: pl.DataFrame, stored_amounts: pl.DataFrame) -> list[dict]:
     stored = {(p, t): int(a) for p, t, a in stored_amounts.select("provider", "provider_txn_id", "amount_pence").iter_rows()}
     rows = []
-    for r in conflicts.iter_rows(named=True):
-        eff = quarantined_effect(r["provider"], r["raw_text"])
-        if eff is None:
-            continue
-        acct, txn, pence = eff
+    for r, acct, txn, pence in _with_effects(conflicts):
         txn = r["provider_txn_id"] or txn
         old = stored.get((r["provider"], txn))
         if old is None or old == pence:
