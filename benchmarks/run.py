@@ -475,8 +475,7 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
     ids the card-balance read ranges over (the real values, so the planner sees the real selectivity);
     ``screened_since``: when the last screening run began (late arrivals are items written since)."""
     from db.bulk import sql_datetime
-    from ledger.queries import card_balance_queries
-    from reconciliation.funding import FUNDING_POSTINGS_SQL
+    from ledger.queries import FUNDING_POSTINGS_SQL, card_balance_queries
     from records.client_days import CLIENT_ACTIVITY_SQL
     from records.take_on_queue import TAKE_ON_CANDIDATES_SQL
     from records.transactions import selected_transactions_sql
@@ -545,12 +544,12 @@ def plan_queries(day: dt.date, last_entry_id: int = 1, checkpoint_through: int =
             " AND exception_type IN ('balance_mismatch') AND london_date >= :f AND london_date <= :to",
             {"f": day - dt.timedelta(days=lookback), "to": day},
         ),
-        "reconciliation: a differing card's items (_txn_frame)": (
+        "reconciliation: a differing card's items (records.transactions.unposted_settled)": (
             "SELECT provider, provider_txn_id, amount_pence FROM transactions WHERE account_id IN ('20000001')"
             " AND status = 'settled' AND entry_id IS NULL AND london_date <= :d AND london_date >= :o",
             {"d": day, "o": day - dt.timedelta(days=lookback)},
         ),
-        "reconciliation: the day's funding postings (reconciliation.funding.load_funding_postings)": (
+        "reconciliation: the day's funding postings (ledger.queries.funding_postings)": (
             FUNDING_POSTINGS_SQL, {"f": day, "t": day},
         ),
         "posting: cards whose take-on is missing or moves (records.take_on_queue.take_on_candidates)": (TAKE_ON_CANDIDATES_SQL, {}),

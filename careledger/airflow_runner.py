@@ -8,17 +8,23 @@ only then is Airflow imported. ``dag.test()`` creates a DAG run in the metadata 
 each task in this process through the Task SDK's in-process execution API — the same task code a
 worker runs.
 
+Airflow's own modules are imported inside the functions that use them, never at the top: importing
+this module must not read Airflow's configuration before :func:`configure` has set it.
+
+A run's logical date comes from the DAG itself: its timetable's daily time and its file's
+``DAY_OFFSET`` (which day a run works on), the same values the scheduler and the tasks use.
+
 Command line: ``python -m careledger.airflow_runner env`` prints the environment lines for a shell
 (then ``airflow standalone`` gives the UI with this configuration); ``... standalone`` does both.
 
-:class:`AirflowStack` starts the real services instead (API server, scheduler, DAG processor,
-triggerer, Celery workers) as child processes, for the tests that need the scheduler itself
-(Deadline Alerts, Celery scale-out).
+The real services (API server, scheduler, DAG processor, triggerer, Celery workers) are started by
+the tests that need them with ``tests/dags/airflow_stack.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 import subprocess
@@ -30,23 +36,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_DIR = REPO_ROOT / "dags"
 AIRFLOW_CFG = REPO_ROOT / "airflow.cfg"
 DEFAULT_AIRFLOW_HOME = REPO_ROOT / "airflow_home"
 LONDON = ZoneInfo("Europe/London")
 
-DAG_IDS = ("card_feeds_daily", "reconciliation_nightly", "clawback_weekly", "contributions_weekly")
-
-# The London time each DAG is scheduled at, and which day it works on relative to that (the feeds
-# of day D arrive overnight, so the 02:00 run on D+1 loads day D). Used to give dag.test() runs the
-# same logical date a scheduled run would have, so a re-run replaces the same run.
-SCHEDULE_LONDON: dict[str, tuple[dt.time, int]] = {
-    "card_feeds_daily": (dt.time(2, 0), 1),
-    "reconciliation_nightly": (dt.time(6, 0), 1),
-    "clawback_weekly": (dt.time(7, 0), 0),
-    "contributions_weekly": (dt.time(7, 30), 0),
-}
+# Every DAG file's DAG is named after the file (tests/dags/test_dagbag.py checks it); _common.py is not one.
+DAG_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_")))
 
 _configured_home: Path | None = None
 
@@ -134,10 +133,33 @@ def load_dags() -> dict[str, Any]:
     return dict(bag.dags)
 
 
-def logical_date_for(dag_id: str, day: dt.date) -> dt.datetime:
+def day_offset(dag: Any) -> int:
+    """The DAG file's ``DAY_OFFSET``: how many days before its logical date's London day a run works on
+    (the 02:00 feeds run on D+1 loads day D: 1). Read from the module the DAG was parsed from (its tasks
+    pass the same constant to ``_common.run_day``), so it is written once."""
+    module = next((m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == dag.fileloc), None)
+    offset = getattr(module, "DAY_OFFSET", None)
+    if not isinstance(offset, int):
+        raise RuntimeError(f"{dag.dag_id}: {dag.fileloc} defines no DAY_OFFSET (load the DAGs with load_dags first)")
+    return offset
+
+
+def daily_schedule(dag: Any) -> tuple[dt.time, ZoneInfo]:
+    """The time of day and the timezone of the DAG's daily cron schedule (an Asset-or-time schedule's time
+    part), as the DAG declares it."""
+    timetable = getattr(dag.timetable, "timetable", dag.timetable)
+    fields = timetable.expression.split()
+    minute, hour, rest = fields[0], fields[1], fields[2:]
+    if not (minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]):
+        raise ValueError(f"{dag.dag_id}: expected a daily cron 'M H * * *', found {timetable.expression!r}")
+    zone = getattr(timetable.timezone, "name", timetable.timezone)
+    return dt.time(int(hour), int(minute)), ZoneInfo(str(zone))
+
+
+def logical_date_for(dag: Any, day: dt.date) -> dt.datetime:
     """The logical date a scheduled run working on ``day`` has (UTC), so re-runs hit the same run."""
-    at, offset_days = SCHEDULE_LONDON[dag_id]
-    local = dt.datetime.combine(day + dt.timedelta(days=offset_days), at, tzinfo=LONDON)
+    at, zone = daily_schedule(dag)
+    local = dt.datetime.combine(day + dt.timedelta(days=day_offset(dag)), at, tzinfo=zone)
     return local.astimezone(dt.UTC)
 
 
@@ -181,7 +203,7 @@ def run_dag(
     # triggerer's job), so the in-process run goes without it; the DAG file keeps it.
     deadline, dag.deadline = dag.deadline, None
     try:
-        dr = dag.test(logical_date=logical_date_for(dag_id, day), run_conf=run_conf, use_executor=use_executor)
+        dr = dag.test(logical_date=logical_date_for(dag, day), run_conf=run_conf, use_executor=use_executor)
     finally:
         dag.deadline = deadline
     seconds = time.perf_counter() - started
@@ -192,7 +214,6 @@ def _run_details(dag_id: str, run_id: str) -> tuple[dict[str, str], dict[str, An
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
-    from sqlalchemy import select
 
     states: dict[str, str] = {}
     xcoms: dict[str, Any] = {}
@@ -212,8 +233,6 @@ def _run_details(dag_id: str, run_id: str) -> tuple[dict[str, str], dict[str, An
 
 
 def _decode_xcom(value: Any) -> Any:
-    import json
-
     if isinstance(value, (bytes, str)):
         try:
             return json.loads(value)
@@ -239,8 +258,6 @@ def main(argv: list[str] | None = None) -> int:
     """``env``: print the exports; ``standalone``: ``airflow standalone`` with this configuration;
     ``run DAG_ID YYYY-MM-DD [CONF_JSON] [--executor]``: one dag.test() run, result as JSON on stdout
     (``--executor`` sends the tasks to the configured executor, e.g. Celery workers)."""
-    import json
-
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "env"
     if command == "env":
@@ -263,223 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     print("usage: python -m careledger.airflow_runner [env|standalone|run DAG_ID DAY [CONF_JSON] [--executor]]",
           file=sys.stderr)
     return 2
-
-
-
-# --- the services: scheduler, DAG processor, triggerer, API server, Celery workers -----------------
-SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-class AirflowStack:
-    """Airflow's services as child processes sharing one configuration: the API server (UI, REST API
-    and the execution API workers report to), the scheduler, the DAG processor, the triggerer (it
-    runs Deadline Alert callbacks) and ``workers`` Celery workers; Redis as broker, the metadata
-    database from ``metadata_url`` (PostgreSQL). Used by the scheduler-driven tests; in production
-    the same commands run as services (docs/airflow.md).
-
-    ``test_mode`` adds two settings a production deployment must not have: every REST caller is an
-    admin (``simple_auth_manager_all_admins``, so the test needs no login), and the scheduler creates
-    no runs on its own (``use_job_schedule = False``: no cron or Asset-triggered runs — the test
-    triggers every run it wants, and nothing else competes for the workers).
-
-    Only processes this object started are stopped, each by its own process group.
-    """
-
-    def __init__(self, airflow_home: Path, metadata_url: str, *, workers: int = 2, api_port: int = 18080,
-                 broker_url: str = "redis://127.0.0.1:6379/0", result_backend: str = "redis://127.0.0.1:6379/1",
-                 extra_env: Mapping[str, str] | None = None, test_mode: bool = True) -> None:
-        self.home = Path(airflow_home)
-        self.logs = self.home / "stack-logs"
-        self.api_port = api_port
-        self.workers = workers
-        self.api_url = f"http://127.0.0.1:{api_port}"
-        inherited = {k: v for k, v in os.environ.items() if k != "AIRFLOW__LOGGING__LOGGING_LEVEL"}
-        self.env = {
-            **inherited,
-            **airflow_env(self.home, metadata_url=metadata_url, executor="CeleryExecutor"),
-            **celery_settings(api_port, broker_url, result_backend),
-            # Log servers on ports of their own (the defaults 8793/8794 may be taken by another stack).
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-            # A Celery queue of its own: the tasks it sends go to its own workers, never to another
-            # stack's workers on the same Redis (a stranger's worker would fail them: wrong API server).
-            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"careledger_{secrets.token_hex(4)}",
-            **({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
-               if test_mode else {}),
-            **(extra_env or {}),
-        }
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    # -- lifecycle -----------------------------------------------------------------------------------
-    def airflow(self, *args: str, timeout_s: float = 300) -> str:
-        """Run one ``airflow`` command with the stack's environment; its output, or a clear failure."""
-        proc = subprocess.run([_airflow_bin(), *args], env=self.env, cwd=self.home, capture_output=True, text=True,
-                              timeout=timeout_s)
-        if proc.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        return proc.stdout
-
-    def start(self, timeout_s: float = 150) -> AirflowStack:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(parents=True, exist_ok=True)
-        self.airflow("db", "migrate")
-        airflow = _airflow_bin()
-        specs = {
-            "api-server": [airflow, "api-server", "--port", str(self.api_port)],
-            "scheduler": [airflow, "scheduler"],
-            "dag-processor": [airflow, "dag-processor"],
-            "triggerer": [airflow, "triggerer"],
-        }
-        specs |= {f"worker{i}": [airflow, "celery", "worker", "--concurrency", "1", "--skip-serve-logs",
-                                 "--celery-hostname", f"careledger-w{i}@%h"] for i in range(1, self.workers + 1)}
-        try:
-            for name, cmd in specs.items():
-                out = (self.logs / f"{name}.log").open("w")
-                self.procs[name] = subprocess.Popen(cmd, env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT,
-                                                    start_new_session=True)
-            self._wait_ready(timeout_s)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_ready(self, timeout_s: float) -> None:
-        """Until the API server says the scheduler, DAG processor and triggerer are healthy, every DAG
-        file is parsed without import errors, and every worker has joined."""
-        deadline = time.monotonic() + timeout_s
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                health = self.api("GET", "/api/v2/monitor/health")
-                status = {k: (v or {}).get("status") for k, v in health.items()}
-                dags = {d["dag_id"] for d in self.api("GET", "/api/v2/dags?limit=100")["dags"]}
-                errors = self.api("GET", "/api/v2/importErrors")["import_errors"]
-            except OSError:
-                time.sleep(1)
-                continue
-            if errors:
-                raise RuntimeError(f"DAG import errors under the DAG processor: {errors}")
-            workers = sum(" ready." in self.log(f"worker{i}") for i in range(1, self.workers + 1))
-            if all(s == "healthy" for s in status.values()) and set(DAG_IDS) <= dags and workers == self.workers:
-                return
-            time.sleep(1)
-        raise TimeoutError(f"the Airflow services were not ready within {timeout_s:.0f} s (health {status}); "
-                           f"logs:\n{self.diagnostics()}")
-
-    def check_alive(self) -> None:
-        dead = {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
-        if dead:
-            raise RuntimeError(f"Airflow service(s) exited: {dead}; logs:\n{self.diagnostics()}")
-
-    def stop(self) -> None:
-        import contextlib
-        import signal
-
-        for p in self.procs.values():
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=15)  # graceful first; the runs are over by now
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=10)
-        # A service's children (task supervisors, trigger runners) are in its process group: make sure
-        # none outlives it, even if the service itself exited cleanly.
-        for p in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-        self.procs.clear()
-
-    def __enter__(self) -> AirflowStack:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    # -- the REST API (what the UI and `airflow dags trigger` use) ---------------------------------
-    def api(self, method: str, path: str, body: Any = None, timeout_s: float = 10) -> Any:
-        import json
-        import urllib.error
-        import urllib.request
-
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.api_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"{method} {path} -> HTTP {exc.code}: {exc.read().decode(errors='replace')[:2000]}") from None
-        return json.loads(raw) if raw else None
-
-    def unpause(self, dag_id: str) -> None:
-        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-
-    def trigger(self, dag_id: str, run_id: str, conf: Mapping[str, Any]) -> dict:
-        """A manual run (no logical date: the day is in ``conf``), queued now, as the UI's Trigger does."""
-        return self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None, "conf": dict(conf)})
-
-    def run(self, dag_id: str, run_id: str) -> dict:
-        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=500")["task_instances"]
-
-    def wait_for_runs(self, dag_id: str, run_ids: list[str], timeout_s: float) -> dict[str, str]:
-        """Until every run has finished; their states. On timeout: a clear message with the services' logs."""
-        deadline = time.monotonic() + timeout_s
-        states: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            self.check_alive()
-            states = {r: self.run(dag_id, r)["state"] for r in run_ids}
-            if all(s in ("success", "failed") for s in states.values()):
-                return states
-            time.sleep(1)
-        tis = {r: {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t["state"]
-                   for t in self.task_instances(dag_id, r)} for r in run_ids}
-        raise TimeoutError(f"{dag_id} runs not finished within {timeout_s:.0f} s: {states}; tasks {tis}; logs:\n"
-                           f"{self.diagnostics()}")
-
-    # -- logs ------------------------------------------------------------------------------------
-    def log(self, name: str) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def task_logs(self, dag_id: str, run_id: str) -> dict[str, str]:
-        base = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-        return {str(p.relative_to(base)): p.read_text(errors="replace") for p in sorted(base.rglob("*.log"))}
-
-    def diagnostics(self, lines: int = 40) -> str:
-        """The last lines of every service's log (printed when a stack test fails)."""
-        parts = []
-        for name in [*SERVICES, *(f"worker{i}" for i in range(1, self.workers + 1))]:
-            tail = "\n".join(self.log(name).splitlines()[-lines:])
-            parts.append(f"----- {name} ({self.logs / (name + '.log')}) -----\n{tail}")
-        return "\n".join(parts)
-
-
-def _airflow_bin() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def celery_settings(api_port: int, broker_url: str, result_backend: str) -> dict[str, str]:
-    """Environment for a CeleryExecutor deployment: broker, results, and where workers find the execution API."""
-    return {
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CELERY__BROKER_URL": broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-    }
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from careledger import airflow_runner
+from db.engine import get_engine
+from migrations.migrate import upgrade
+from records.reference import load_reference
+from simulator import simulate
+
 DEMO_DIR = Path("out/demo")
 DEMO_COUNCIL = "Testshire"
 DEMO_START = dt.date(2026, 3, 2)  # a Monday
@@ -29,7 +35,7 @@ DEMO_START = dt.date(2026, 3, 2)  # a Monday
 class DemoResult:
     db_url: str
     outputs: dict[str, Path] = field(default_factory=dict)
-    runs: list = field(default_factory=list)  # airflow_runner.RunResult, one per DAG run
+    runs: list[airflow_runner.RunResult] = field(default_factory=list)  # one per DAG run
     seconds: float = 0.0
 
     @property
@@ -64,22 +70,15 @@ def run_demo(
 
     # Airflow reads its configuration on first import: point it at the repository's airflow.cfg
     # with a home under the demo folder before anything imports airflow.
-    from careledger import airflow_runner
-
     airflow_runner.configure(
         out_dir / "airflow_home",
         extra_env={"CARELEDGER_TASK_RETRIES": "0", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},
     )
 
-    from db.engine import get_engine
-    from migrations.migrate import upgrade
-
     with get_engine(url).begin() as conn:
         upgrade(conn)
 
     say(f"Simulating {clients} clients of {council} for {days} days from {start} (seed {seed}) ...")
-    from simulator import simulate
-
     sim = simulate(council, clients, start, days, seed, out_dir / "sim")
     say(f"  {len(sim.drops)} drop folders in {out_dir / 'sim'}")
 
@@ -109,9 +108,6 @@ def run_demo(
 
 def _weekly_days(url: str) -> set[int]:
     """ISO weekdays on which some council runs its weekly clawback and contributions check."""
-    from db.engine import get_engine
-    from records.reference import load_reference
-
     with get_engine(url).connect() as conn:
         ref = load_reference(conn)
     return {pol.clawback_isoweekday for pol in ref.councils.values()}

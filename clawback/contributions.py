@@ -16,20 +16,21 @@ transaction), never from before: a contribution paid before the system existed i
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from dataclasses import asdict
+from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from clawback import calc
 from clawback.tables import contribution_weeks
-from db.bulk_read import rows_frame as _frame
 from db.engine import get_engine, take_ledger_lock
-from reconciliation.exceptions import ExceptionItem, sync_exceptions
+from ledger.queries import take_on_days
+from reconciliation.exceptions import ExceptionItem, SyncResult, sync_exceptions
 from records.reference import load_reference
-from records.transactions import load_transactions
+from records.transactions import first_item_days, load_transactions
+from schemas.council_policy import CouncilPolicy
 from schemas.reference import ReferenceData
+from screening.cases import record_findings
 from screening.findings import Finding
 
 LOOKBACK_WEEKS = 104  # bound on history read per run: two years of weekly positions
@@ -44,16 +45,10 @@ STORED_FIELDS = (
 def first_seen_days(conn: Connection, window_start: dt.date, through: dt.date) -> dict[tuple[str, str], dt.date]:
     """(provider, account) -> the first London day the system knows the card's money for, no earlier
     than ``window_start`` (the look-back bound: the scan never grows with older history) and no
-    later than ``through`` (what was known on the day the check is for)."""
+    later than ``through`` (what was known on the day the check is for): its take-on day (the ledger)
+    or its first item (the records), whichever is earlier."""
     out: dict[tuple[str, str], dt.date] = {}
-    queries = (
-        "SELECT provider, account_id, balance_date FROM card_take_ons WHERE balance_date <= :t",
-        "SELECT provider, account_id, min(london_date) FROM transactions WHERE london_date >= :w AND london_date <= :t"
-        " GROUP BY provider, account_id",
-    )
-    for sql in queries:
-        rows = conn.execute(text(sql), {"w": window_start, "t": through}).all()
-        frame = _frame(rows, {"provider": pl.Utf8, "account_id": pl.Utf8, "day": pl.Date})
+    for frame in (take_on_days(conn, through), first_item_days(conn, window_start, through)):
         for p, a, d in frame.iter_rows():
             if d is not None and ((p, a) not in out or d < out[(p, a)]):
                 out[(p, a)] = d
@@ -92,6 +87,179 @@ def _contribution_frames(ref: ReferenceData, council: str | None) -> pl.DataFram
     return holders
 
 
+def _money_in_by_client(money_in: pl.DataFrame) -> dict[str, list[calc.MoneyIn]]:
+    """Settled money in per client, as the pure matcher takes it (the payer as sort code:account)."""
+    out: dict[str, list[calc.MoneyIn]] = {}
+    for r in money_in.iter_rows(named=True):
+        if r["client_id"] is None:
+            continue
+        payer = f"{r['payee_sort_code']}:{r['payee_account_number']}" if r["payee_sort_code"] and r["payee_account_number"] else None
+        out.setdefault(r["client_id"], []).append(
+            calc.MoneyIn(f"{r['provider']}:{r['provider_txn_id']}", r["posted_date"] or r["london_date"],
+                         int(r["amount_pence"]), r["kind"], r["reference"], payer)
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _WeekInputs:
+    """What every client's weekly check of one ISO week reads, read once."""
+
+    week: str
+    monday: dt.date
+    sunday: dt.date
+    window_start: dt.date
+    first_seen: dict[tuple[str, str], dt.date]
+    died: dict[str, dt.date]
+    items_by_client: dict[str, list[calc.MoneyIn]]
+    rates_by_client: dict[str, list[calc.ContributionRate]]
+    refs_by_client: dict[str, list[str]]
+
+
+def _week_inputs(conn: Connection, ref: ReferenceData, week: str, through: dt.date) -> _WeekInputs:
+    monday, sunday = calc.week_bounds(week)
+    window_start = monday - dt.timedelta(weeks=LOOKBACK_WEEKS - 1)
+    money_in = load_transactions(conn, window_start - dt.timedelta(days=7), through, statuses=("settled",), kinds=MONEY_IN_KINDS)
+    rates_by_client: dict[str, list[calc.ContributionRate]] = {}
+    refs_by_client: dict[str, list[str]] = {}
+    for r in ref.contributions.iter_rows(named=True):
+        rates_by_client.setdefault(r["client_id"], []).append(
+            calc.ContributionRate(int(r["weekly_amount_pence"]), r["effective_from"], r["effective_to"])
+        )
+        if r["reference"]:
+            refs_by_client.setdefault(r["client_id"], []).append(r["reference"])
+    return _WeekInputs(
+        week=week, monday=monday, sunday=sunday, window_start=window_start,
+        first_seen=first_seen_days(conn, window_start, through),
+        # Nothing is due after a person has died: their contributions end on that day.
+        died={
+            c: d for c, d in ref.client_events.filter(pl.col("event") == "deceased")
+            .group_by("client_id").agg(pl.col("date").min()).iter_rows()
+        },
+        items_by_client=_money_in_by_client(money_in),
+        rates_by_client=rates_by_client,
+        refs_by_client=refs_by_client,
+    )
+
+
+def _arrears_exception(h: dict, this: calc.ContributionWeek, why: str, current_pence: int) -> ExceptionItem:
+    client = h["client_id"]
+    assert this.arrears_since is not None
+    return ExceptionItem(
+        key=f"contribution_arrears:{client}:{this.arrears_since.isoformat()}",
+        exception_type="contribution_arrears",
+        explanation=(
+            f"Client {client} (card {h['provider']}/…{h['account_id'][-4:]}, net model): {why}. "
+            f"Expected {calc.pounds_text(current_pence)} a week; in arrears since the week of "
+            f"{this.arrears_since.isoformat()}. Chase the contribution or check its reference."
+        ),
+        council=h["council"], client_id=client, provider=h["provider"], account_id=h["account_id"],
+        london_date=this.arrears_since, amount_pence=this.arrears_pence,
+        difference_pence=-this.arrears_pence,
+    )
+
+
+def _stopped_finding(
+    h: dict, this: calc.ContributionWeek, evidence: dict[dt.date, list[str]], current_pence: int, n: int, week: str
+) -> Finding:
+    assert this.first_missed_week_start is not None
+    last_paid = [e.split(" ")[0] for m in sorted(evidence) for e in evidence[m]][-1:]
+    return Finding(
+        rule="contributions_stopped",
+        council=h["council"],
+        client_id=h["client_id"],
+        london_date=this.first_missed_week_start,
+        severity="medium",
+        explanation=(
+            f"No contribution has arrived on card {h['provider']}/…{h['account_id'][-4:]} for "
+            f"{this.consecutive_missed_weeks} weeks since {this.first_missed_week_start.isoformat()} "
+            f"(expected {calc.pounds_text(current_pence)} a week, arrears {calc.pounds_text(this.arrears_pence)}). "
+            "Contributions that stop can mean the person's income is being taken or their situation has changed."
+        ),
+        evidence_txn_ids=tuple(last_paid),
+        amount_pence=this.arrears_pence,
+        provider=h["provider"],
+        account_id=h["account_id"],
+        policy=f"{h['council']} contribution_missed_weeks={n}",
+        details={
+            "week": week,
+            "consecutive_missed_weeks": this.consecutive_missed_weeks,
+            # the Sunday the run of missed weeks reached the threshold: stable week to week
+            "detected_on": (this.first_missed_week_start + dt.timedelta(weeks=n - 1, days=6)).isoformat(),
+        },
+    )
+
+
+def _week_row(h: dict, this: calc.ContributionWeek, evidence: dict[dt.date, list[str]], week: str, monday: dt.date) -> dict:
+    return {
+        "client_id": h["client_id"], "iso_week": week, "council": h["council"], "week_start": monday,
+        "contribution_model": h["contribution_model"], "expected_pence": this.expected_pence,
+        "received_pence": this.received_pence, "week_difference_pence": this.week_difference_pence,
+        "arrears_pence": this.arrears_pence, "overpaid_pence": this.overpaid_pence, "missed": this.missed,
+        "consecutive_missed_weeks": this.consecutive_missed_weeks,
+        "first_missed_week_start": this.first_missed_week_start,
+        "consecutive_short_weeks": this.consecutive_short_weeks,
+        "matched_txn_ids": " ".join(evidence.get(monday, [])) or None,
+    }
+
+
+def _check_client(
+    h: dict, policy: CouncilPolicy, w: _WeekInputs
+) -> tuple[dict, ExceptionItem | None, Finding | None] | None:
+    """One client's row for the week, with an arrears exception and a "contributions stopped" finding where
+    due (net model only); None when there is nothing to verify yet."""
+    client = h["client_id"]
+    rates = w.rates_by_client.get(client, [])
+    if not rates:
+        return None
+    known_from = w.first_seen.get((h["provider"], h["account_id"]))
+    if known_from is None or known_from > w.sunday:
+        return None  # no money of this card is known yet: nothing to verify
+    start_day = max(d for d in (min(r.effective_from for r in rates), h["opened"], known_from, w.window_start) if d)
+    if start_day > w.sunday:
+        return None
+    first_monday = start_day - dt.timedelta(days=start_day.weekday())
+    series, evidence = client_weeks(
+        rates=rates, references=w.refs_by_client.get(client, []),
+        items=[i for i in w.items_by_client.get(client, []) if i.day >= first_monday],
+        first_monday=first_monday, last_monday=w.monday, opened=max(d for d in (h["opened"], known_from) if d),
+        closed=min((d for d in (h["closed"], w.died.get(client)) if d), default=None),
+    )
+    this = series[-1]
+    row = _week_row(h, this, evidence, w.week, w.monday)
+    if h["contribution_model"] != "net":
+        return row, None, None  # gross: invoiced by the council; reported only
+    n = int(policy.threshold("contribution_missed_weeks"))
+    current = max(
+        (r.weekly_amount_pence for r in rates if r.effective_from <= w.sunday and (r.effective_to is None or r.effective_to >= w.monday)),
+        default=0,
+    )
+    why = calc.arrears_exception_due(this, missed_weeks_threshold=n, weekly_amount_pence=current)
+    exception = _arrears_exception(h, this, why, current) if why and this.arrears_since is not None else None
+    stopped = this.consecutive_missed_weeks >= n and this.first_missed_week_start is not None
+    finding = _stopped_finding(h, this, evidence, current, n, w.week) if stopped else None
+    return row, exception, finding
+
+
+def _council_summary(rows: list[dict], n: int, written: int, sync: SyncResult) -> dict:
+    net = [r for r in rows if r["contribution_model"] == "net"]
+    return {
+        "clients": len(rows),
+        "net_clients": len(net),
+        "gross_clients": len(rows) - len(net),
+        "expected_pence": sum(r["expected_pence"] for r in net),
+        "received_pence": sum(r["received_pence"] for r in net),
+        "arrears_pence": sum(r["arrears_pence"] for r in net),
+        "overpaid_pence": sum(r["overpaid_pence"] for r in net),
+        "clients_in_arrears": sum(1 for r in net if r["arrears_pence"] > 0),
+        "clients_overpaid": sum(1 for r in net if r["overpaid_pence"] > 0),
+        "clients_missed_this_week": sum(1 for r in net if r["missed"]),
+        "clients_at_missed_threshold": sum(1 for r in net if r["consecutive_missed_weeks"] >= n),
+        "rows_written": written,
+        "exceptions": {"raised": sync.raised, "carried": sync.carried, "resolved": sync.resolved},
+    }
+
+
 def run_contributions(db_url: str | None, week: str, *, council: str | None = None, as_of: dt.date | None = None) -> dict:
     """Compute, store and act on every client's contribution position for an ISO week.
 
@@ -101,150 +269,35 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
     """
     monday, sunday = calc.week_bounds(week)
     through = min(sunday, as_of) if as_of is not None else sunday
-    engine = get_engine(db_url)
     summary: dict = {"week": week, "week_start": monday.isoformat(), "councils": {}, "clients": []}
-    with engine.begin() as conn:
+    with get_engine(db_url).begin() as conn:
         take_ledger_lock(conn)  # a consistent view of what has been posted; one writer of the week at a time
         ref = load_reference(conn)
         if council is not None and council not in ref.councils:
             raise ValueError(f"unknown council {council!r}; councils in the reference data: {', '.join(sorted(ref.councils))}")
-        holders = _contribution_frames(ref, council)
-        window_start = monday - dt.timedelta(weeks=LOOKBACK_WEEKS - 1)
-        first_seen = first_seen_days(conn, window_start, through)
-        # Nothing is due after a person has died: their contributions end on that day.
-        died = {
-            c: d for c, d in ref.client_events.filter(pl.col("event") == "deceased")
-            .group_by("client_id").agg(pl.col("date").min()).iter_rows()
-        }
-        money_in = load_transactions(conn, window_start - dt.timedelta(days=7), through, statuses=("settled",), kinds=MONEY_IN_KINDS)
-        items_by_client: dict[str, list[calc.MoneyIn]] = {}
-        for r in money_in.iter_rows(named=True):
-            if r["client_id"] is None:
-                continue
-            payer = f"{r['payee_sort_code']}:{r['payee_account_number']}" if r["payee_sort_code"] and r["payee_account_number"] else None
-            items_by_client.setdefault(r["client_id"], []).append(
-                calc.MoneyIn(f"{r['provider']}:{r['provider_txn_id']}", r["posted_date"] or r["london_date"],
-                             int(r["amount_pence"]), r["kind"], r["reference"], payer)
-            )
-        rates_by_client: dict[str, list[calc.ContributionRate]] = {}
-        refs_by_client: dict[str, list[str]] = {}
-        for r in ref.contributions.iter_rows(named=True):
-            rates_by_client.setdefault(r["client_id"], []).append(
-                calc.ContributionRate(int(r["weekly_amount_pence"]), r["effective_from"], r["effective_to"])
-            )
-            if r["reference"]:
-                refs_by_client.setdefault(r["client_id"], []).append(r["reference"])
-
+        inputs = _week_inputs(conn, ref, week, through)
         rows_by_council: dict[str, list[dict]] = {}
         exceptions_by_council: dict[str, list[ExceptionItem]] = {}
         findings: list[Finding] = []
-        for h in holders.sort("client_id").iter_rows(named=True):
-            client, name = h["client_id"], h["council"]
-            policy = ref.councils.get(name)
-            rates = rates_by_client.get(client, [])
-            if policy is None or not rates:
+        for h in _contribution_frames(ref, council).sort("client_id").iter_rows(named=True):
+            policy = ref.councils.get(h["council"])
+            checked = _check_client(h, policy, inputs) if policy is not None else None
+            if checked is None:
                 continue
-            known_from = first_seen.get((h["provider"], h["account_id"]))
-            if known_from is None or known_from > sunday:
-                continue  # no money of this card is known yet: nothing to verify
-            start_day = max(d for d in (min(r.effective_from for r in rates), h["opened"], known_from, window_start) if d)
-            if start_day > sunday:
-                continue
-            first_monday = start_day - dt.timedelta(days=start_day.weekday())
-            opened = max(d for d in (h["opened"], known_from) if d)
-            items = [i for i in items_by_client.get(client, []) if i.day >= first_monday]
-            series, evidence = client_weeks(
-                rates=rates, references=refs_by_client.get(client, []), items=items,
-                first_monday=first_monday, last_monday=monday, opened=opened,
-                closed=min((d for d in (h["closed"], died.get(client)) if d), default=None),
-            )
-            this = series[-1]
-            row = {
-                "client_id": client, "iso_week": week, "council": name, "week_start": monday,
-                "contribution_model": h["contribution_model"], "expected_pence": this.expected_pence,
-                "received_pence": this.received_pence, "week_difference_pence": this.week_difference_pence,
-                "arrears_pence": this.arrears_pence, "overpaid_pence": this.overpaid_pence, "missed": this.missed,
-                "consecutive_missed_weeks": this.consecutive_missed_weeks,
-                "first_missed_week_start": this.first_missed_week_start,
-                "consecutive_short_weeks": this.consecutive_short_weeks,
-                "matched_txn_ids": " ".join(evidence.get(monday, [])) or None,
-            }
-            rows_by_council.setdefault(name, []).append(row)
-            if h["contribution_model"] != "net":
-                continue  # gross: invoiced by the council; reported only
-            n = int(policy.threshold("contribution_missed_weeks"))
-            current = max((r.weekly_amount_pence for r in rates if r.effective_from <= sunday and (r.effective_to is None or r.effective_to >= monday)), default=0)
-            why = calc.arrears_exception_due(this, missed_weeks_threshold=n, weekly_amount_pence=current)
-            if why and this.arrears_since is not None:
-                exceptions_by_council.setdefault(name, []).append(
-                    ExceptionItem(
-                        key=f"contribution_arrears:{client}:{this.arrears_since.isoformat()}",
-                        exception_type="contribution_arrears",
-                        explanation=(
-                            f"Client {client} (card {h['provider']}/…{h['account_id'][-4:]}, net model): {why}. "
-                            f"Expected {calc.pounds_text(current)} a week; in arrears since the week of "
-                            f"{this.arrears_since.isoformat()}. Chase the contribution or check its reference."
-                        ),
-                        council=name, client_id=client, provider=h["provider"], account_id=h["account_id"],
-                        london_date=this.arrears_since, amount_pence=this.arrears_pence,
-                        difference_pence=-this.arrears_pence,
-                    )
-                )
-            if this.consecutive_missed_weeks >= n and this.first_missed_week_start is not None:
-                last_paid = [e.split(" ")[0] for m in sorted(evidence) for e in evidence[m]][-1:]
-                findings.append(
-                    Finding(
-                        rule="contributions_stopped",
-                        council=name,
-                        client_id=client,
-                        london_date=this.first_missed_week_start,
-                        severity="medium",
-                        explanation=(
-                            f"No contribution has arrived on card {h['provider']}/…{h['account_id'][-4:]} for "
-                            f"{this.consecutive_missed_weeks} weeks since {this.first_missed_week_start.isoformat()} "
-                            f"(expected {calc.pounds_text(current)} a week, arrears {calc.pounds_text(this.arrears_pence)}). "
-                            "Contributions that stop can mean the person's income is being taken or their situation has changed."
-                        ),
-                        evidence_txn_ids=tuple(last_paid),
-                        amount_pence=this.arrears_pence,
-                        provider=h["provider"],
-                        account_id=h["account_id"],
-                        policy=f"{name} contribution_missed_weeks={n}",
-                        details={
-                            "week": week,
-                            "consecutive_missed_weeks": this.consecutive_missed_weeks,
-                            # the Sunday the run of missed weeks reached the threshold: stable week to week
-                            "detected_on": (this.first_missed_week_start + dt.timedelta(weeks=n - 1, days=6)).isoformat(),
-                        },
-                    )
-                )
-
-        councils = sorted({*rows_by_council, *([council] if council else ref.councils)})
-        for name in councils:
+            row, exception, finding = checked
+            rows_by_council.setdefault(h["council"], []).append(row)
+            if exception is not None:
+                exceptions_by_council.setdefault(h["council"], []).append(exception)
+            if finding is not None:
+                findings.append(finding)
+        for name in sorted({*rows_by_council, *([council] if council else ref.councils)}):
             rows = rows_by_council.get(name, [])
             written = _store_week(conn, name, week, rows)
-            policy = ref.councils[name]
-            n = int(policy.threshold("contribution_missed_weeks"))
             sync = sync_exceptions(
                 conn, exceptions_by_council.get(name, []), run_day=sunday, scope_types=("contribution_arrears",),
                 scope_date_to=sunday, scope_council=name,
             )
-            net = [r for r in rows if r["contribution_model"] == "net"]
-            summary["councils"][name] = {
-                "clients": len(rows),
-                "net_clients": len(net),
-                "gross_clients": len(rows) - len(net),
-                "expected_pence": sum(r["expected_pence"] for r in net),
-                "received_pence": sum(r["received_pence"] for r in net),
-                "arrears_pence": sum(r["arrears_pence"] for r in net),
-                "overpaid_pence": sum(r["overpaid_pence"] for r in net),
-                "clients_in_arrears": sum(1 for r in net if r["arrears_pence"] > 0),
-                "clients_overpaid": sum(1 for r in net if r["overpaid_pence"] > 0),
-                "clients_missed_this_week": sum(1 for r in net if r["missed"]),
-                "clients_at_missed_threshold": sum(1 for r in net if r["consecutive_missed_weeks"] >= n),
-                "rows_written": written,
-                "exceptions": {"raised": sync.raised, "carried": sync.carried, "resolved": sync.resolved},
-            }
+            summary["councils"][name] = _council_summary(rows, int(ref.councils[name].threshold("contribution_missed_weeks")), written, sync)
             summary["clients"].extend(
                 {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k != "matched_txn_ids"}
                 for r in rows
@@ -255,22 +308,13 @@ def run_contributions(db_url: str | None, week: str, *, council: str | None = No
 
 
 def _hand_over(conn: Connection, findings: list[Finding], run_day: dt.date) -> dict:
-    """Give ``contributions_stopped`` findings to screening, which owns alerts and cases.
-
-    Imported lazily: screening is written alongside this module. When it is not there the findings
-    are returned in the summary instead, and the summary says they were not recorded.
-    """
-    out: dict = {"count": len(findings), "client_ids": sorted({f.client_id for f in findings})}
-    try:
-        record = importlib.import_module("screening.run").record_findings
-    except (ImportError, AttributeError) as exc:
-        out["recorded"] = False
-        out["reason"] = f"screening.run.record_findings is not available ({type(exc).__name__}); findings returned here"
-        out["findings"] = [{**asdict(f), "london_date": f.london_date.isoformat()} for f in findings]
-        return out
-    out["recorded"] = True
-    out["screening"] = record(conn, findings, run_day) if findings else {}
-    return out
+    """Give ``contributions_stopped`` findings to screening, which owns alerts and cases."""
+    return {
+        "count": len(findings),
+        "client_ids": sorted({f.client_id for f in findings}),
+        "recorded": True,
+        "screening": record_findings(conn, findings, run_day) if findings else {},
+    }
 
 
 def _store_week(conn: Connection, council: str, week: str, rows: list[dict]) -> int:

@@ -19,10 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, text
 
 from clawback import calc
 from clawback.instructions import (
@@ -43,8 +44,8 @@ from records.reference import load_reference
 from records.transactions import load_transactions, open_holds
 from schemas.council_policy import CouncilPolicy
 from schemas.reference import ReferenceData
+from screening.cases import open_cases_on
 
-OPEN_CASE_STATUSES = ("open", "acknowledged", "referred")
 LINE_FIELDS = (
     "client_id", "provider", "account_id", "balance_pence", "council_part_pence", "client_part_pence",
     "contingency_weeks", "contingency_pence", "commitments_pence", "holds_pence", "reserve_pence", "surplus_pence",
@@ -58,31 +59,11 @@ def run_id_for(council: str, iso_week: str) -> str:
 
 # --- inputs ---------------------------------------------------------------------------------------
 def open_safeguarding_cases(conn: Connection, council: str, as_of: dt.date) -> dict[str, str]:
-    """client_id -> a short description of a case open on ``as_of``.
-
-    Point in time, so a re-run of an older week excludes the same cards as the first run did: the
-    case was known by the day (the screening run that recorded its first finding ran on or before
-    it; a case with no recorded finding counts from its ``opened_on``) and not closed by then. The
-    table belongs to screening and may not exist yet (an older database): then no client has an
-    open case, and the summary says so."""
-    insp = inspect(conn)
-    if not insp.has_table("safeguarding_cases"):
-        return {}
-    known_on = (
-        "coalesce((SELECT min(f.run_day) FROM screening_findings f WHERE f.case_id = c.case_id), c.opened_on)"
-        if insp.has_table("screening_findings") else "c.opened_on"
-    )
-    rows = conn.execute(
-        text(
-            "SELECT c.client_id, c.case_id, c.rule, c.opened_on FROM safeguarding_cases c"
-            f" WHERE c.council = :c AND {known_on} <= :d AND (c.closed_on IS NULL OR c.closed_on > :d)"
-            " ORDER BY c.client_id, c.case_id"
-        ),
-        {"c": council, "d": as_of},
-    ).all()
+    """client_id -> a short description of the client's first case open on ``as_of`` (point in time:
+    ``screening.cases.open_cases_on``), so a re-run of an older week excludes the same cards."""
     out: dict[str, str] = {}
-    for client_id, case_id, rule, opened_on in rows:
-        out.setdefault(client_id, f"case {case_id}, {rule}, open since {opened_on}")
+    for case in open_cases_on(conn, council, as_of):
+        out.setdefault(case.client_id, f"case {case.case_id}, {case.rule}, open since {case.opened_on}")
     return out
 
 
@@ -160,92 +141,121 @@ def sync_unloads(conn: Connection, policy: CouncilPolicy, as_of: dt.date) -> dic
             "exceptions_raised": result.raised, "exceptions_resolved": result.resolved}
 
 
-def compute_lines(conn: Connection, ref: ReferenceData, policy: CouncilPolicy, run_date: dt.date) -> tuple[list[dict], dict]:
-    """The schedule lines of one council for a clawback day (balances at the end of the day before)."""
-    council = policy.name
+@dataclass(frozen=True)
+class _CouncilInputs:
+    """What one council's schedule is computed from, read once for all its cards."""
+
+    parts: pl.DataFrame  # ledger.queries.card_balances of the council at as_of
+    parts_by_card: dict[tuple[str, str], tuple[int, int]]  # (council part, client part)
+    holds_by_card: dict[tuple[str, str], int]  # pence held by open authorisations
+    deceased: dict[str, dt.date]
+    commitments: dict[str, list[tuple[dt.date, int]]]
+    cases: dict[str, str]  # client -> open safeguarding case
+    under_recovery: dict[tuple[str, str], str]  # card -> an earlier week's instruction still unseen
+
+
+def _council_inputs(conn: Connection, ref: ReferenceData, council: str, run_date: dt.date) -> _CouncilInputs:
     as_of = run_date - dt.timedelta(days=1)
-    split = str(policy.threshold("balance_split"))
-    holders = ref.cardholders.filter(pl.col("council") == council)
     parts = card_balances(conn, as_of).filter(pl.col("council") == council)
-    parts_by_card = {
-        (r["provider"], r["account_id"]): (int(r["council_part_pence"]), int(r["client_part_pence"]))
-        for r in parts.iter_rows(named=True)
-    }
     holds = open_holds(conn, as_of).filter((pl.col("council") == council) & (pl.col("amount_pence") < 0))
-    holds_by_card = {
-        (p, a): -int(s)
-        for p, a, s in holds.group_by("provider", "account_id").agg(pl.col("amount_pence").sum()).iter_rows()
-    }
-    deceased = {
-        c: d for c, d in ref.client_events.filter((pl.col("event") == "deceased") & (pl.col("date") <= run_date))
-        .group_by("client_id").agg(pl.col("date").min()).iter_rows()
-    }
     commitments: dict[str, list[tuple[dt.date, int]]] = {}
     for c, due, amount in ref.commitments.select("client_id", "due_date", "amount_pence").iter_rows():
         commitments.setdefault(c, []).append((due, int(amount)))
-    cases = open_safeguarding_cases(conn, council, run_date)
-    under_recovery = {
-        (i.provider, i.account_id): f"{calc.pounds_text(i.amount_pence)} instructed {i.iso_week} (reference {i.reference}), not yet seen in a feed"
-        for i, _, _ in _instructions(
-            conn, "council = :c AND status = 'issued' AND run_id <> :r", {"c": council, "r": run_id_for(council, calc.iso_week_of(run_date))}
-        )
-    }
+    this_run = run_id_for(council, calc.iso_week_of(run_date))
+    return _CouncilInputs(
+        parts=parts,
+        parts_by_card={
+            (r["provider"], r["account_id"]): (int(r["council_part_pence"]), int(r["client_part_pence"]))
+            for r in parts.iter_rows(named=True)
+        },
+        holds_by_card={
+            (p, a): -int(s)
+            for p, a, s in holds.group_by("provider", "account_id").agg(pl.col("amount_pence").sum()).iter_rows()
+        },
+        deceased={
+            c: d for c, d in ref.client_events.filter((pl.col("event") == "deceased") & (pl.col("date") <= run_date))
+            .group_by("client_id").agg(pl.col("date").min()).iter_rows()
+        },
+        commitments=commitments,
+        cases=open_safeguarding_cases(conn, council, run_date),
+        under_recovery={
+            (i.provider, i.account_id): f"{calc.pounds_text(i.amount_pence)} instructed {i.iso_week} (reference {i.reference}), not yet seen in a feed"
+            for i, _, _ in _instructions(conn, "council = :c AND status = 'issued' AND run_id <> :r", {"c": council, "r": this_run})
+        },
+    )
 
-    lines: list[dict] = []
-    seen_cards: set[tuple[str, str]] = set()
-    for h in holders.sort("client_id").iter_rows(named=True):
-        card = (h["provider"], h["account_id"])
-        seen_cards.add(card)
-        council_part, client_part = parts_by_card.get(card, (0, 0))
-        opened, closed = h["opened"], h["closed"]
-        if opened is not None and opened > run_date:
-            continue  # not on the scheme yet
-        recover_all = None
-        if h["client_id"] in deceased:
-            recover_all = f"client deceased {deceased[h['client_id']].isoformat()}: whole council share recovered"
-        elif closed is not None and closed <= run_date:
-            recover_all = f"card closed {closed.isoformat()}: whole council share recovered"
-        if recover_all and council_part == 0 and client_part == 0:
-            continue  # a closed, empty card has nothing to show
-        weeks = h["contingency_weeks"] if h["contingency_weeks"] is not None else policy.default_contingency_weeks
-        exclusion = calc.exclusion_reason(
-            run_date=run_date, opened=opened, starter_float_weeks=policy.starter_float_weeks,
-            open_case=cases.get(h["client_id"]), under_recovery=under_recovery.get(card), recover_all=bool(recover_all),
-        )
-        position = calc.CardPosition(
-            council_part_pence=council_part,
-            client_part_pence=client_part,
-            weekly_budget_pence=int(h["weekly_budget_pence"]),
-            contingency_weeks=int(weeks),
-            commitments_pence=calc.commitments_due(commitments.get(h["client_id"], []), run_date, int(weeks)),
-            holds_pence=holds_by_card.get(card, 0),
-            clawback_minimum_pence=policy.clawback_minimum_pence,
-            split_policy=split,
-            exclusion=exclusion,
-            recover_all=recover_all,
-        )
-        lines.append(_line(h["client_id"], card, position))
-    # A card the ledger holds for this council that is no longer the client's card in the register
-    # (replaced, or the client left the scheme): its council money goes back.
-    for (provider, account_id), (council_part, client_part) in sorted(parts_by_card.items()):
+
+def _holder_line(h: dict, inputs: _CouncilInputs, policy: CouncilPolicy, run_date: dt.date) -> dict | None:
+    """The schedule line of a card in the cardholder register, or None when it has none to show."""
+    card = (h["provider"], h["account_id"])
+    council_part, client_part = inputs.parts_by_card.get(card, (0, 0))
+    opened, closed = h["opened"], h["closed"]
+    if opened is not None and opened > run_date:
+        return None  # not on the scheme yet
+    recover_all = None
+    if h["client_id"] in inputs.deceased:
+        recover_all = f"client deceased {inputs.deceased[h['client_id']].isoformat()}: whole council share recovered"
+    elif closed is not None and closed <= run_date:
+        recover_all = f"card closed {closed.isoformat()}: whole council share recovered"
+    if recover_all and council_part == 0 and client_part == 0:
+        return None  # a closed, empty card has nothing to show
+    weeks = h["contingency_weeks"] if h["contingency_weeks"] is not None else policy.default_contingency_weeks
+    exclusion = calc.exclusion_reason(
+        run_date=run_date, opened=opened, starter_float_weeks=policy.starter_float_weeks,
+        open_case=inputs.cases.get(h["client_id"]), under_recovery=inputs.under_recovery.get(card), recover_all=bool(recover_all),
+    )
+    position = calc.CardPosition(
+        council_part_pence=council_part,
+        client_part_pence=client_part,
+        weekly_budget_pence=int(h["weekly_budget_pence"]),
+        contingency_weeks=int(weeks),
+        commitments_pence=calc.commitments_due(inputs.commitments.get(h["client_id"], []), run_date, int(weeks)),
+        holds_pence=inputs.holds_by_card.get(card, 0),
+        clawback_minimum_pence=policy.clawback_minimum_pence,
+        split_policy=str(policy.threshold("balance_split")),
+        exclusion=exclusion,
+        recover_all=recover_all,
+    )
+    return _line(h["client_id"], card, position)
+
+
+def _unregistered_lines(inputs: _CouncilInputs, policy: CouncilPolicy, run_date: dt.date, seen_cards: set) -> list[dict]:
+    """Lines of cards the ledger holds for the council that are no longer the client's card in the register
+    (replaced, or the client left the scheme): their council money goes back."""
+    lines = []
+    for (provider, account_id), (council_part, client_part) in sorted(inputs.parts_by_card.items()):
         if (provider, account_id) in seen_cards or (council_part == 0 and client_part == 0):
             continue
+        parts = inputs.parts
         client_id = parts.filter((pl.col("provider") == provider) & (pl.col("account_id") == account_id))["client_id"][0]
         if client_id is None:
             continue
         position = calc.CardPosition(
             council_part_pence=council_part, client_part_pence=client_part, weekly_budget_pence=0, contingency_weeks=0,
-            commitments_pence=0, holds_pence=holds_by_card.get((provider, account_id), 0),
-            clawback_minimum_pence=policy.clawback_minimum_pence, split_policy=split,
+            commitments_pence=0, holds_pence=inputs.holds_by_card.get((provider, account_id), 0),
+            clawback_minimum_pence=policy.clawback_minimum_pence, split_policy=str(policy.threshold("balance_split")),
             exclusion=calc.exclusion_reason(
-                run_date=run_date, opened=None, starter_float_weeks=0, open_case=cases.get(client_id),
-                under_recovery=under_recovery.get((provider, account_id)), recover_all=True,
+                run_date=run_date, opened=None, starter_float_weeks=0, open_case=inputs.cases.get(client_id),
+                under_recovery=inputs.under_recovery.get((provider, account_id)), recover_all=True,
             ),
             recover_all="card no longer in the cardholder register (replaced or left the scheme): whole council share recovered",
         )
         lines.append(_line(client_id, (provider, account_id), position))
-    info = {"as_of": as_of, "safeguarding_table": inspect(conn).has_table("safeguarding_cases")}
-    return lines, info
+    return lines
+
+
+def compute_lines(conn: Connection, ref: ReferenceData, policy: CouncilPolicy, run_date: dt.date) -> list[dict]:
+    """The schedule lines of one council for a clawback day (balances at the end of the day before)."""
+    inputs = _council_inputs(conn, ref, policy.name, run_date)
+    holders = ref.cardholders.filter(pl.col("council") == policy.name)
+    lines: list[dict] = []
+    seen_cards: set[tuple[str, str]] = set()
+    for h in holders.sort("client_id").iter_rows(named=True):
+        seen_cards.add((h["provider"], h["account_id"]))
+        line = _holder_line(h, inputs, policy, run_date)
+        if line is not None:
+            lines.append(line)
+    return lines + _unregistered_lines(inputs, policy, run_date, seen_cards)
 
 
 def _line(client_id: str, card: tuple[str, str], position: calc.CardPosition) -> dict:
@@ -398,7 +408,7 @@ def compute_schedule(db_url: str | None, week: str, out_dir: Path, council: str 
                 lines = _stored_lines(conn, run_id)
                 changed = False
             else:
-                lines, info = compute_lines(conn, ref, policy, run_date)
+                lines = compute_lines(conn, ref, policy, run_date)
                 figures = recovery_figures(conn, name, as_of)
                 content = _content_hash(lines, figures)
                 changed = existing is None or existing["content_hash"] != content
@@ -421,8 +431,6 @@ def compute_schedule(db_url: str | None, week: str, out_dir: Path, council: str 
             assert run is not None
             files = write_schedule(lines, out_dir, council=name, iso_week=week, summary=_xlsx_summary(run, name, week))
             extra = {"changed": changed, "unload_matching": unloads}
-            if not inspect(conn).has_table("safeguarding_cases"):
-                extra["note"] = "no safeguarding_cases table in this database: no card excluded for an open case"
             summary["councils"][name] = _summary_for(conn, run, files, extra)
     return summary
 

@@ -13,6 +13,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+import xlsxwriter
+
 from clawback.instructions import slug
 from schemas.money import pounds_plain as _money_text
 
@@ -56,8 +58,6 @@ def render_csv(lines: Sequence[dict]) -> bytes:
 
 
 def write_xlsx(path: Path, lines: Sequence[dict], *, council: str, iso_week: str, summary: dict) -> None:
-    import xlsxwriter
-
     wb = xlsxwriter.Workbook(str(path))
     wb.set_properties({"title": f"Clawback schedule {council} {iso_week}", "created": FIXED_CREATED})
     money = wb.add_format({"num_format": "£#,##0.00;[Red]-£#,##0.00"})

@@ -1,20 +1,19 @@
 """What every careledger DAG shares: the day a run works on, where things live, failure e-mail.
 
 Kept light on purpose: this module is imported whenever a DAG file is parsed, so it imports only
-the Task SDK and the standard library. Library code (polars, GX, the database) is imported inside
-task bodies, through :func:`entry_point`.
+the Task SDK, the SMTP notifier and the standard library. Library code (polars, GX, the database, the
+areas) is imported inside task bodies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset, Param, get_current_context
 
 LONDON = ZoneInfo("Europe/London")
@@ -51,8 +50,6 @@ def finance_email() -> str:
 
 def failure_notifier() -> Any:
     """Airflow's SMTP notifier, addressed to finance; uses the `smtp_default` connection."""
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
     return SmtpNotifier(
         to=finance_email(),
         from_email=os.environ.get("CARELEDGER_MAIL_FROM", "careledger@localhost"),
@@ -145,28 +142,9 @@ def iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-class StageUnavailable(RuntimeError):
-    """A stage's library entry point does not exist (yet); the task says so instead of faking it."""
-
-
-def entry_point(module: str, name: str) -> Callable[..., Any]:
-    """Import a library entry point inside a task; a missing one fails the task with a clear message."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise AirflowFailException(f"stage not available: module {module} does not exist in this build") from exc
-        raise
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise AirflowFailException(f"stage not available: {module}.{name} does not exist in this build")
-    return fn
-
-
 def councils_due(db: str | None, day: dt.date) -> list[str]:
     """Councils whose weekly run (clawback/contributions) falls on ``day``'s weekday."""
+    # Inside: parsing a DAG file must not import the database layer.
     from db.engine import get_engine
     from records.reference import load_reference
 

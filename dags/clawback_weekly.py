@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 
 import _common as c
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 DAY_OFFSET = 0  # the 07:00 run on day D works for day D
 
@@ -42,15 +43,15 @@ def clawback_weekly():
     @task(map_index_template="{{ council }}")
     def compute_schedule(council: str) -> dict:
         """The week's clawback schedule for one council; nothing is sent to anyone."""
-        compute = c.entry_point("clawback.run", "compute_schedule")
+        from clawback.run import compute_schedule as compute
+
         week = c.week_for_this_run(DAY_OFFSET)
         return c.jsonable(compute(c.db_url(), week, c.out_dir() / "clawback" / week, council=council))
 
     @task
     def approve(computed: list[dict]) -> dict:
         """Issue the provider instructions — only with approve=true and a named approver."""
-        from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from clawback.run import approve as approve_fn
 
         params = get_current_context()["params"]
         week = c.week_for_this_run(DAY_OFFSET)
@@ -63,7 +64,6 @@ def clawback_weekly():
         approved_by = (params.get("approved_by") or "").strip()
         if not approved_by:
             raise AirflowFailException("approve=true needs approved_by (the person approving); nothing was sent")
-        approve_fn = c.entry_point("clawback.run", "approve")
         return c.jsonable(approve_fn(c.db_url(), week, c.out_dir() / "clawback" / week, approved_by=approved_by))
 
     computed = compute_schedule.expand(council=councils_due())

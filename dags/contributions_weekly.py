@@ -38,7 +38,8 @@ def contributions_weekly():
 
     @task(map_index_template="{{ council }}")
     def check_contributions(council: str) -> dict:
-        run_contributions = c.entry_point("clawback.contributions", "run_contributions")
+        from clawback.contributions import run_contributions
+
         week = c.week_for_this_run(DAY_OFFSET)
         return c.jsonable(run_contributions(c.db_url(), week, council=council, as_of=c.run_day(DAY_OFFSET)))
 

@@ -70,14 +70,16 @@ def reconciliation_nightly():
     @task
     def reconcile() -> dict:
         """Ledger vs provider balances, load schedule, missing feeds → the exceptions register."""
-        reconcile_day = c.entry_point("reconciliation.run", "reconcile_day")
+        from reconciliation.run import reconcile_day
+
         day = c.run_day(DAY_OFFSET)
         return c.jsonable(reconcile_day(c.db_url(), day))
 
     @task
     def write_report() -> dict:
         """The exception report per council (HTML, XLSX, CSV) under out/reports/YYYY-MM-DD/."""
-        write_exception_report = c.entry_point("reports.exception_report", "write_exception_report")
+        from reports.exception_report import write_exception_report
+
         day = c.run_day(DAY_OFFSET)
         return c.jsonable(write_exception_report(c.db_url(), day, c.out_dir() / "reports" / day.isoformat()))
 
@@ -85,7 +87,8 @@ def reconciliation_nightly():
     def send_alerts() -> dict:
         """Alerts not yet sent, each once; a copy of each as .eml in out/outbox, and by SMTP when configured
         (CARELEDGER_SMTP_HOST, or the Airflow connection — screening.alerts.load_smtp_settings decides)."""
-        send_pending_alerts = c.entry_point("screening.alerts", "send_pending_alerts")
+        from screening.alerts import send_pending_alerts
+
         return c.jsonable(send_pending_alerts(c.db_url(), outbox_dir=c.out_dir() / "outbox"))
 
     reconcile() >> write_report() >> send_alerts()

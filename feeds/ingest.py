@@ -582,7 +582,7 @@ def ingest_drop(
 
     ``reference=False`` leaves the folder's council extract alone and uses the stored one (Airflow's
     per-file tasks: the extract is loaded once, by its own task, not re-read for every file)."""
-    from feeds.readers import FileRefused, detect_file, read_reference
+    from feeds.readers import FileRefused, detect_file, provider_files, read_reference
 
     drop_dir = Path(drop_dir)
     if not drop_dir.is_dir():
@@ -629,15 +629,12 @@ def ingest_drop(
             ref = new_ref
             summary.files.append(fs)
 
-    provider_files = sorted(
-        (p for p in drop_dir.iterdir() if p.is_file() and detect_file(p) is not None),
-        key=lambda p: (0 if detect_file(p)[1] == "transactions" else 1, detect_file(p)[2], p.name),  # type: ignore[index]
-    )
+    to_load = provider_files(drop_dir)
     if only_files is not None:
-        provider_files = [p for p in provider_files if p.name in only_files]
+        to_load = [p for p in to_load if p.name in only_files]
     known_accounts = set(ref.cardholders.select("provider", "account_id").iter_rows())
     summary.files.extend(
-        _ingest_files(engine, provider_files, drop_dir, run_id, ref, known_accounts, validation, archive_root, say)
+        _ingest_files(engine, to_load, drop_dir, run_id, ref, known_accounts, validation, archive_root, say)
     )
     with engine.begin() as conn:
         take_ledger_lock(conn)  # another ingest may be posting take-ons for the same cards right now

@@ -113,6 +113,74 @@ def quarantined_effect(provider: str | None, raw_text: str | None) -> tuple[str,
     return None
 
 
+def _candidate(r: dict, cause: str, effect_pence: int, note: str, **ids) -> dict:
+    return {"provider": r["provider"], "account_id": ids.get("account_id", r.get("account_id")),
+            "provider_txn_id": ids.get("provider_txn_id", r.get("provider_txn_id")), "cause": cause,
+            "effect_pence": effect_pence, "note": note}
+
+
+def _unposted_candidates(unposted_settled: pl.DataFrame) -> list[dict]:
+    return [
+        _candidate(r, "missing_transaction", int(r["amount_pence"]), "settled at the provider but not posted to the ledger")
+        for r in unposted_settled.iter_rows(named=True)
+    ]
+
+
+def _with_effects(quarantine: pl.DataFrame) -> list[tuple[dict, str, str, int]]:
+    """(row, account_id, provider_txn_id, signed pence) of each quarantined row whose raw text can be read."""
+    out = []
+    for r in quarantine.iter_rows(named=True):
+        eff = quarantined_effect(r["provider"], r["raw_text"])
+        if eff is not None:
+            out.append((r, *eff))
+    return out
+
+
+def _quarantined_candidates(quarantined: pl.DataFrame) -> list[dict]:
+    rows = []
+    for r, acct, txn, pence in _with_effects(quarantined):
+        rows.append(_candidate(r, "missing_transaction", pence, f"held in quarantine ({(r['reason'] or '').strip()[:120]})",
+                               account_id=acct, provider_txn_id=r["provider_txn_id"] or txn))
+    return rows
+
+
+def _conflict_candidates(conflicts: pl.DataFrame, stored_amounts: pl.DataFrame) -> list[dict]:
+    stored = {(p, t): int(a) for p, t, a in stored_amounts.select("provider", "provider_txn_id", "amount_pence").iter_rows()}
+    rows = []
+    for r, acct, txn, pence in _with_effects(conflicts):
+        txn = r["provider_txn_id"] or txn
+        old = stored.get((r["provider"], txn))
+        if old is None or old == pence:
+            continue
+        rows.append(_candidate(r, "amount_mismatch", pence - old,
+                               f"the provider sent it again for {pounds(pence)}; the ledger holds {pounds(old)}",
+                               account_id=acct, provider_txn_id=txn))
+    return rows
+
+
+def _hold_candidates(open_holds: pl.DataFrame, day: dt.date) -> list[dict]:
+    return [
+        _candidate(r, "pending_booked_late", int(r["amount_pence"]), "still pending in our feed; the provider has already booked it")
+        for r in open_holds.iter_rows(named=True)
+        if r["london_date"] is None or r["london_date"] <= day
+    ]
+
+
+def _settled_candidates(settled_on_day: pl.DataFrame) -> list[dict]:
+    rows = []
+    for r in settled_on_day.iter_rows(named=True):
+        rows.append(_candidate(r, "not_at_provider", -int(r["amount_pence"]),
+                               "in the ledger on this day but not in the provider's closing balance"))
+        after, before = r.get("balance_after_pence"), r.get("prev_balance_after_pence")
+        if after is not None and before is not None:
+            moved = int(after) - int(before)
+            if moved != int(r["amount_pence"]):
+                rows.append(_candidate(r, "amount_mismatch", moved - int(r["amount_pence"]),
+                                       f"the provider's running balance moved by {pounds(moved)} for this item, "
+                                       f"the ledger booked {pounds(int(r['amount_pence']))}"))
+    return rows
+
+
 def explanation_candidates(
     day: dt.date,
     *,
@@ -135,63 +203,63 @@ def explanation_candidates(
       balance_after_pence, prev_balance_after_pence) — for items the provider does not have, and for items
       whose own running balance moved by another amount
     """
-    rows: list[dict] = []
-    for r in unposted_settled.iter_rows(named=True):
-        rows.append(
-            {"provider": r["provider"], "account_id": r["account_id"], "provider_txn_id": r["provider_txn_id"],
-             "cause": "missing_transaction", "effect_pence": int(r["amount_pence"]),
-             "note": "settled at the provider but not posted to the ledger"}
-        )
-    for r in quarantined.iter_rows(named=True):
-        eff = quarantined_effect(r["provider"], r["raw_text"])
-        if eff is None:
-            continue
-        acct, txn, pence = eff
-        rows.append(
-            {"provider": r["provider"], "account_id": acct, "provider_txn_id": r["provider_txn_id"] or txn,
-             "cause": "missing_transaction", "effect_pence": pence,
-             "note": f"held in quarantine ({(r['reason'] or '').strip()[:120]})"}
-        )
-    stored = {(p, t): int(a) for p, t, a in stored_amounts.select("provider", "provider_txn_id", "amount_pence").iter_rows()}
-    for r in conflicts.iter_rows(named=True):
-        eff = quarantined_effect(r["provider"], r["raw_text"])
-        if eff is None:
-            continue
-        acct, txn, pence = eff
-        txn = r["provider_txn_id"] or txn
-        old = stored.get((r["provider"], txn))
-        if old is None or old == pence:
-            continue
-        rows.append(
-            {"provider": r["provider"], "account_id": acct, "provider_txn_id": txn, "cause": "amount_mismatch",
-             "effect_pence": pence - old,
-             "note": f"the provider sent it again for {pounds(pence)}; the ledger holds {pounds(old)}"}
-        )
-    for r in open_holds.iter_rows(named=True):
-        if r["london_date"] is not None and r["london_date"] > day:
-            continue
-        rows.append(
-            {"provider": r["provider"], "account_id": r["account_id"], "provider_txn_id": r["provider_txn_id"],
-             "cause": "pending_booked_late", "effect_pence": int(r["amount_pence"]),
-             "note": "still pending in our feed; the provider has already booked it"}
-        )
-    for r in settled_on_day.iter_rows(named=True):
-        rows.append(
-            {"provider": r["provider"], "account_id": r["account_id"], "provider_txn_id": r["provider_txn_id"],
-             "cause": "not_at_provider", "effect_pence": -int(r["amount_pence"]),
-             "note": "in the ledger on this day but not in the provider's closing balance"}
-        )
-        after, before = r.get("balance_after_pence"), r.get("prev_balance_after_pence")
-        if after is not None and before is not None:
-            moved = int(after) - int(before)
-            if moved != int(r["amount_pence"]):
-                rows.append(
-                    {"provider": r["provider"], "account_id": r["account_id"], "provider_txn_id": r["provider_txn_id"],
-                     "cause": "amount_mismatch", "effect_pence": moved - int(r["amount_pence"]),
-                     "note": f"the provider's running balance moved by {pounds(moved)} for this item, "
-                     f"the ledger booked {pounds(int(r['amount_pence']))}"}
-                )
+    rows = [
+        *_unposted_candidates(unposted_settled),
+        *_quarantined_candidates(quarantined),
+        *_conflict_candidates(conflicts, stored_amounts),
+        *_hold_candidates(open_holds, day),
+        *_settled_candidates(settled_on_day),
+    ]
     return pl.DataFrame(rows, schema=CANDIDATE_SCHEMA) if rows else pl.DataFrame(schema=CANDIDATE_SCHEMA)
+
+
+_ACTIONS = {
+    "missing_transaction": "Load or correct this item and the difference closes.",
+    "amount_mismatch": "Check the item's amount with the provider; correct the ledger if the provider is right.",
+    "pending_booked_late": "No action if its settlement arrives in the next file; chase it if it does not.",
+    "not_at_provider": "Check with the provider whether they booked it on another day or whether it is a duplicate.",
+}
+
+
+def _balance_mismatch(
+    day: dt.date, r: dict, owner: tuple[str | None, str | None], candidates: list[dict], gap_days: list[dt.date] | None
+) -> ExceptionItem:
+    """One card's difference, with the likeliest cause: the first candidate whose effect equals it (in
+    CAUSE_ORDER), else a missing transactions file of its provider, else unexplained."""
+    p, acct, diff = r["provider"], r["account_id"], int(r["diff"])
+    client, council = owner
+    where = f"card {last4(acct)} (provider {p}" + (f", client {client})" if client else ", not in the cardholder register)")
+    head = (
+        f"On {day:%d/%m/%Y} the provider's closing balance for {where} is {pounds(int(r['closing_balance_pence']))}"
+        if not r["_absent"]
+        else f"On {day:%d/%m/%Y} provider {p} reported no closing balance for {where}"
+    )
+    head += f"; the ledger holds {pounds(int(r['ledger_pence']))}, a difference of {pounds(diff)} (provider minus ledger)."
+    matches = [c for c in candidates if int(c["effect_pence"]) == diff]
+    matches.sort(key=lambda c: (CAUSE_ORDER.index(c["cause"]), c["provider_txn_id"] or ""))
+    cause, evidence, explained = None, (), False
+    if matches:
+        best = matches[0]
+        cause, evidence, explained = best["cause"], (f"{p}:{best['provider_txn_id']}",), True
+        text = f"{head} Likely cause: item {best['provider_txn_id']} — {best['note']}, amount {pounds(diff)}. {_ACTIONS[cause]}"
+    elif gap_days:
+        cause, explained = "feed_gap", True
+        text = (
+            f"{head} Provider {p}'s transactions file for "
+            f"{', '.join(d.strftime('%d/%m/%Y') for d in sorted(gap_days)[-3:])} has not arrived, so items are missing from "
+            "the ledger; this difference is expected to close when the file is loaded."
+        )
+    else:
+        text = (
+            f"{head} No single provider item accounts for it. Ask the provider for the card's statement for the day "
+            "and compare item by item with the ledger's statement of account."
+        )
+    return ExceptionItem(
+        key=f"balance_mismatch:{p}:{acct}:{day.isoformat()}", exception_type="balance_mismatch", explanation=text,
+        raised_for="finance", council=council, client_id=client, provider=p, account_id=acct, london_date=day,
+        amount_pence=int(r["closing_balance_pence"]), difference_pence=diff, explained=explained, cause=cause,
+        evidence=evidence,
+    )
 
 
 def reconcile_balances(
@@ -238,61 +306,11 @@ def reconcile_balances(
     by_account: dict[tuple[str, str], list[dict]] = {}
     for c in candidates.iter_rows(named=True):
         by_account.setdefault((c["provider"], c["account_id"]), []).append(c)
-    found: list[ExceptionItem] = []
-    for r in diffs.iter_rows(named=True):
-        p, acct, diff = r["provider"], r["account_id"], int(r["diff"])
-        client, council = known.get((p, acct), (None, None))
-        where = f"card {last4(acct)} (provider {p}" + (f", client {client})" if client else ", not in the cardholder register)")
-        head = (
-            f"On {day:%d/%m/%Y} the provider's closing balance for {where} is {pounds(int(r['closing_balance_pence']))}"
-            if not r["_absent"]
-            else f"On {day:%d/%m/%Y} provider {p} reported no closing balance for {where}"
-        )
-        head += f"; the ledger holds {pounds(int(r['ledger_pence']))}, a difference of {pounds(diff)} (provider minus ledger)."
-        matches = [c for c in by_account.get((p, acct), []) if int(c["effect_pence"]) == diff]
-        matches.sort(key=lambda c: (CAUSE_ORDER.index(c["cause"]), c["provider_txn_id"] or ""))
-        cause, evidence, explained = None, (), False
-        if matches:
-            best = matches[0]
-            cause, evidence, explained = best["cause"], (f"{p}:{best['provider_txn_id']}",), True
-            action = {
-                "missing_transaction": "Load or correct this item and the difference closes.",
-                "amount_mismatch": "Check the item's amount with the provider; correct the ledger if the provider is right.",
-                "pending_booked_late": "No action if its settlement arrives in the next file; chase it if it does not.",
-                "not_at_provider": "Check with the provider whether they booked it on another day or whether it is a duplicate.",
-            }[cause]
-            text = f"{head} Likely cause: item {best['provider_txn_id']} — {best['note']}, amount {pounds(diff)}. {action}"
-        elif feed_gaps.get(p):
-            gap_days = sorted(feed_gaps[p])
-            cause, explained = "feed_gap", True
-            text = (
-                f"{head} Provider {p}'s transactions file for "
-                f"{', '.join(d.strftime('%d/%m/%Y') for d in gap_days[-3:])} has not arrived, so items are missing from "
-                "the ledger; this difference is expected to close when the file is loaded."
-            )
-        else:
-            text = (
-                f"{head} No single provider item accounts for it. Ask the provider for the card's statement for the day "
-                "and compare item by item with the ledger's statement of account."
-            )
-        found.append(
-            ExceptionItem(
-                key=f"balance_mismatch:{p}:{acct}:{day.isoformat()}",
-                exception_type="balance_mismatch",
-                explanation=text,
-                raised_for="finance",
-                council=council,
-                client_id=client,
-                provider=p,
-                account_id=acct,
-                london_date=day,
-                amount_pence=int(r["closing_balance_pence"]),
-                difference_pence=diff,
-                explained=explained,
-                cause=cause,
-                evidence=evidence,
-            )
-        )
+    found = [
+        _balance_mismatch(day, r, known.get((r["provider"], r["account_id"]), (None, None)),
+                          by_account.get((r["provider"], r["account_id"]), []), feed_gaps.get(r["provider"]))
+        for r in diffs.iter_rows(named=True)
+    ]
     return found
 
 

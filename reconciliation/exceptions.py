@@ -17,8 +17,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, case
+from sqlalchemy import Connection, bindparam, case, text
 
+from db.bulk_read import rows_frame
 from db.sqlfilters import filtered_query, rows_where_in
 from reconciliation.tables import exceptions
 
@@ -52,6 +53,83 @@ class SyncResult:
     resolved: int = 0  # closed automatically because the check no longer finds them
 
 
+def _stored_states(conn: Connection, keys: list[str]) -> tuple[dict[str, str], set[str], set[str]]:
+    """For the exceptions with these keys already in the register: key -> status; the keys a person closed
+    (resolved by hand); the keys a person has written a note on (their "explained" stands)."""
+    existing: dict[str, str] = {}
+    manual: set[str] = set()
+    noted: set[str] = set()
+    sql = "SELECT exception_key, status, resolution, note FROM exceptions WHERE {match}"
+    for key, status, resolution, note in rows_where_in(conn, sql, "exception_key", keys):
+        existing[key] = status
+        if status == "resolved" and resolution == "manual":
+            manual.add(key)
+        if note:
+            noted.add(key)
+    return existing, manual, noted
+
+
+def _new_row(f: ExceptionItem, run_day: dt.date, now: dt.datetime) -> dict:
+    return {
+        "exception_key": f.key, "exception_type": f.exception_type, "council": f.council,
+        "client_id": f.client_id, "provider": f.provider, "account_id": f.account_id,
+        "london_date": f.london_date, "amount_pence": f.amount_pence,
+        "difference_pence": f.difference_pence, "explanation": f.explanation,
+        "cause": f.cause, "evidence": " ".join(f.evidence) or None,
+        "raised_for": f.raised_for, "first_seen": run_day, "last_seen": run_day,
+        "status": "resolved" if f.closed_on_arrival else ("explained" if f.explained else "open"),
+        "resolution": "on_arrival" if f.closed_on_arrival else None,
+        "resolved_on": run_day if f.closed_on_arrival else None,
+        "updated_at": now,
+    }
+
+
+def _found_again(conn: Connection, f: ExceptionItem, status: str, *, decided: bool, noted: bool,
+                 run_day: dt.date, now: dt.datetime) -> None:
+    """Refresh an exception found again. ``decided``: a person closed it, or it was raised already closed:
+    that stands, and only what was seen is refreshed. Otherwise it is still there: one closed automatically
+    that reappears is reopened, and its status follows what the check says now (open or explained), unless
+    a person marked it explained with a note (``noted``)."""
+    evidence = " ".join(f.evidence) or None
+    # A re-run of an older day never moves "last seen" back: it is the latest day the check found it.
+    seen_through = case((exceptions.c.last_seen < run_day, run_day), else_=exceptions.c.last_seen)
+    where = exceptions.update().where(exceptions.c.exception_key == f.key)
+    if decided:
+        conn.execute(where.values(last_seen=seen_through, explanation=f.explanation, cause=f.cause, evidence=evidence,
+                                  updated_at=now))
+        return
+    reopened = status == "resolved"
+    conn.execute(
+        where.values(
+            last_seen=seen_through,
+            explanation=f.explanation,
+            amount_pence=f.amount_pence,
+            difference_pence=f.difference_pence,
+            cause=f.cause,
+            evidence=evidence,
+            status=("explained" if f.explained else "open")
+            if reopened
+            else ("explained" if f.explained or (status == "explained" and noted) else "open"),
+            resolution=None if reopened else exceptions.c.resolution,
+            resolved_on=None if reopened else exceptions.c.resolved_on,
+            updated_at=now,
+        )
+    )
+
+
+def _resolve_unseen(conn: Connection, found_keys: set[str], scope: list[tuple], run_day: dt.date, now: dt.datetime) -> int:
+    """Auto-resolve the exceptions open in ``scope`` (filtered_query filters) that the check did not find."""
+    stale_stmt, params = filtered_query("SELECT exception_key FROM exceptions", [("status", "IN", OPEN_STATUSES), *scope])
+    stale = [k for (k,) in conn.execute(stale_stmt, params).all() if k not in found_keys]
+    for k in stale:
+        conn.execute(
+            exceptions.update()
+            .where(exceptions.c.exception_key == k)
+            .values(status="resolved", resolution="auto", resolved_on=run_day, updated_at=now)
+        )
+    return len(stale)
+
+
 def sync_exceptions(
     conn: Connection,
     found: list[ExceptionItem],
@@ -72,92 +150,26 @@ def sync_exceptions(
     keys = [f.key for f in found]
     assert len(keys) == len(set(keys)), "a check must not report the same exception twice"
     assert all(f.exception_type in scope_types for f in found), "found exceptions must be inside the check's scope"
-    existing: dict[str, str] = {}
-    manual: set[str] = set()
-    noted: set[str] = set()  # a person has written a note: their "explained" stands
-    sql = "SELECT exception_key, status, resolution, note FROM exceptions WHERE {match}"
-    for key, status, resolution, note in rows_where_in(conn, sql, "exception_key", keys):
-        existing[key] = status
-        if status == "resolved" and resolution == "manual":
-            manual.add(key)
-        if note:
-            noted.add(key)
+    existing, manual, noted = _stored_states(conn, keys)
     new_rows = []
-    # A re-run of an older day never moves "last seen" back: it is the latest day the check found it.
-    seen_through = case((exceptions.c.last_seen < run_day, run_day), else_=exceptions.c.last_seen)
     for f in found:
         status = existing.get(f.key)
-        evidence = " ".join(f.evidence) or None
         if status is None:
-            new_rows.append(
-                {
-                    "exception_key": f.key, "exception_type": f.exception_type, "council": f.council,
-                    "client_id": f.client_id, "provider": f.provider, "account_id": f.account_id,
-                    "london_date": f.london_date, "amount_pence": f.amount_pence,
-                    "difference_pence": f.difference_pence, "explanation": f.explanation,
-                    "cause": f.cause, "evidence": evidence,
-                    "raised_for": f.raised_for, "first_seen": run_day, "last_seen": run_day,
-                    "status": "resolved" if f.closed_on_arrival else ("explained" if f.explained else "open"),
-                    "resolution": "on_arrival" if f.closed_on_arrival else None,
-                    "resolved_on": run_day if f.closed_on_arrival else None,
-                    "updated_at": now,
-                }
-            )
+            new_rows.append(_new_row(f, run_day, now))
             result.raised += 1
-        elif f.closed_on_arrival or f.key in manual:
-            # A person closed it with a note, or it was raised already closed: their decision stands;
-            # finding it again only refreshes what was seen.
-            conn.execute(
-                exceptions.update()
-                .where(exceptions.c.exception_key == f.key)
-                .values(last_seen=seen_through, explanation=f.explanation, cause=f.cause, evidence=evidence, updated_at=now)
-            )
-            result.carried += 1
         else:
-            # Found again: still there. One closed automatically that reappears is reopened; otherwise its
-            # status follows what the check says now (open or explained), unless a person marked it
-            # explained with a note.
-            conn.execute(
-                exceptions.update()
-                .where(exceptions.c.exception_key == f.key)
-                .values(
-                    last_seen=seen_through,
-                    explanation=f.explanation,
-                    amount_pence=f.amount_pence,
-                    difference_pence=f.difference_pence,
-                    cause=f.cause,
-                    evidence=evidence,
-                    status=("explained" if f.explained else "open")
-                    if status == "resolved"
-                    else ("explained" if f.explained or (status == "explained" and f.key in noted) else "open"),
-                    resolution=None if status == "resolved" else exceptions.c.resolution,
-                    resolved_on=None if status == "resolved" else exceptions.c.resolved_on,
-                    updated_at=now,
-                )
-            )
+            _found_again(conn, f, status, decided=f.closed_on_arrival or f.key in manual, noted=f.key in noted,
+                         run_day=run_day, now=now)
             result.carried += 1
     if new_rows:
         conn.execute(exceptions.insert(), new_rows)
-    # Auto-resolve: open in scope, not found this time.
-    stale_stmt, params = filtered_query(
-        "SELECT exception_key FROM exceptions",
-        [
-            ("status", "IN", OPEN_STATUSES),
-            ("exception_type", "IN", scope_types),
-            ("london_date", ">=", scope_date_from),
-            ("london_date", "<=", scope_date_to),
-            ("council", "=", scope_council),
-        ],
-    )
-    found_keys = set(keys)
-    stale = [k for (k,) in conn.execute(stale_stmt, params).all() if k not in found_keys]
-    for k in stale:
-        conn.execute(
-            exceptions.update()
-            .where(exceptions.c.exception_key == k)
-            .values(status="resolved", resolution="auto", resolved_on=run_day, updated_at=now)
-        )
-    result.resolved = len(stale)
+    scope = [
+        ("exception_type", "IN", scope_types),
+        ("london_date", ">=", scope_date_from),
+        ("london_date", "<=", scope_date_to),
+        ("council", "=", scope_council),
+    ]
+    result.resolved = _resolve_unseen(conn, set(keys), scope, run_day, now)
     return result
 
 
@@ -191,11 +203,41 @@ EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
 
 def list_exceptions(conn: Connection, *, status: tuple[str, ...] | None = None, council: str | None = None) -> pl.DataFrame:
     """Exceptions as a frame (for reports, the CLI and tests), oldest first."""
-    from db.bulk_read import rows_frame as _frame
-
     stmt, params = filtered_query(
         f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions",
         [("status", "IN", status or None), ("council", "=", council or None)],
         suffix="ORDER BY first_seen, exception_id",
     )
-    return _frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
+    return rows_frame(conn.execute(stmt, params).all(), EXCEPTION_SCHEMA)
+
+
+def open_exception_days(conn: Connection, types: tuple[str, ...], date_from: dt.date, date_to: dt.date) -> set[dt.date]:
+    """The days in [date_from, date_to] with an open (or explained) exception of one of ``types``."""
+    stmt = text(
+        "SELECT DISTINCT london_date FROM exceptions WHERE status IN ('open', 'explained') AND exception_type IN :t"
+        " AND london_date >= :f AND london_date <= :to"
+    ).bindparams(bindparam("t", expanding=True))
+    rows = conn.execute(stmt, {"t": list(types), "f": date_from, "to": date_to}).all()
+    return set(rows_frame(rows, {"london_date": pl.Date})["london_date"].to_list())
+
+
+def open_exception_cards(conn: Connection, exception_type: str) -> pl.DataFrame:
+    """(provider, account_id) of every open (or explained) exception of ``exception_type``, any day."""
+    rows = conn.execute(
+        text("SELECT provider, account_id FROM exceptions WHERE exception_type = :t AND status IN ('open', 'explained')"),
+        {"t": exception_type},
+    ).all()
+    return pl.DataFrame(rows, schema={"provider": pl.Utf8, "account_id": pl.Utf8}, orient="row")
+
+
+def open_counts_by_type(conn: Connection) -> dict[str, int]:
+    """How many exceptions are open (or explained), by type."""
+    rows = conn.execute(
+        text("SELECT exception_type, count(*) FROM exceptions WHERE status IN ('open', 'explained') GROUP BY exception_type")
+    ).all()
+    return {k: int(v) for k, v in sorted(rows)}
+
+
+def exception_councils(conn: Connection) -> list[str]:
+    """The councils named by any exception, in order."""
+    return sorted(r[0] for r in conn.execute(text("SELECT DISTINCT council FROM exceptions WHERE council IS NOT NULL")).all())

@@ -6,7 +6,8 @@ must chase the provider. When the file arrives later, the day is reconciled agai
 "missing file" exception closes itself; the late arrival is kept as a ``late_file`` record (raised
 already closed) so the report still shows it.
 
-Pure: takes the ``feed_files`` register as a frame and returns ``ExceptionItem``s.
+Pure: takes the ``feed_files`` register as a frame (``records.feed_register.load_feed_files``) and returns
+``ExceptionItem``s.
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ from reconciliation.exceptions import ExceptionItem
 FILE_KINDS: tuple[str, ...] = ("transactions", "balances")
 FEED_TYPES: tuple[str, ...] = ("missing_file", "late_file")
 _DROP_DATE = re.compile(r"(\d{8})")
-
-FEED_FILES_SCHEMA: dict[str, pl.DataType] = {
-    "file_name": pl.Utf8,
-    "provider": pl.Utf8,
-    "file_kind": pl.Utf8,
-    "feed_date": pl.Date,
-    "drop_dir": pl.Utf8,
-    "status": pl.Utf8,
-    "message": pl.Utf8,
-}
-
 
 def drop_date(drop_dir: str | None) -> dt.date | None:
     """The day of the drop folder a file arrived in, from its name (``.../20260304``), if it says.
@@ -51,23 +41,11 @@ def drop_date(drop_dir: str | None) -> dt.date | None:
         return None
 
 
-def feed_exceptions(
-    files: pl.DataFrame,
-    *,
-    expected_providers: tuple[str, ...],
-    date_from: dt.date,
-    date_to: dt.date,
+def _missing_files(
+    in_window: pl.DataFrame, expected_providers: tuple[str, ...], date_from: dt.date, date_to: dt.date
 ) -> list[ExceptionItem]:
-    """``missing_file`` for each expected provider and London day in [date_from, date_to] lacking a loaded
-    transactions or balances file; ``late_file`` for each loaded file that arrived in a later day's drop.
-
-    A refused file does not count as arrived (its reason is quoted). Bounded: one item per provider and
-    day for missing files, one per file for late ones.
-    """
-    assert date_from <= date_to, "feed check window is inverted"
-    assert (date_to - date_from).days <= 400, "feed check window is unbounded"
+    """``missing_file`` per expected provider and day lacking a loaded transactions or balances file."""
     found: list[ExceptionItem] = []
-    in_window = files.filter(pl.col("feed_date").is_between(date_from, date_to) & pl.col("provider").is_in(list(expected_providers)))
     loaded = {(p, k, d) for p, k, d in in_window.filter(pl.col("status") == "loaded").select("provider", "file_kind", "feed_date").iter_rows()}
     refused: dict[tuple[str, str, dt.date], str] = {}
     for r in in_window.filter(pl.col("status") == "refused").iter_rows(named=True):
@@ -97,6 +75,12 @@ def feed_exceptions(
                 )
             )
         day += dt.timedelta(days=1)
+    return found
+
+
+def _late_files(in_window: pl.DataFrame) -> list[ExceptionItem]:
+    """``late_file`` per loaded file whose first loaded copy arrived in a later day's drop."""
+    found: list[ExceptionItem] = []
     # A file is late when its first loaded copy came in a later day's drop; a resent copy of a file
     # that arrived on time is not late.
     first_copy: dict[tuple[str, str, dt.date], tuple[dt.date | None, dict]] = {}
@@ -129,3 +113,22 @@ def feed_exceptions(
             )
         )
     return found
+
+
+def feed_exceptions(
+    files: pl.DataFrame,
+    *,
+    expected_providers: tuple[str, ...],
+    date_from: dt.date,
+    date_to: dt.date,
+) -> list[ExceptionItem]:
+    """``missing_file`` for each expected provider and London day in [date_from, date_to] lacking a loaded
+    transactions or balances file; ``late_file`` for each loaded file that arrived in a later day's drop.
+
+    A refused file does not count as arrived (its reason is quoted). Bounded: one item per provider and
+    day for missing files, one per file for late ones.
+    """
+    assert date_from <= date_to, "feed check window is inverted"
+    assert (date_to - date_from).days <= 400, "feed check window is unbounded"
+    in_window = files.filter(pl.col("feed_date").is_between(date_from, date_to) & pl.col("provider").is_in(list(expected_providers)))
+    return _missing_files(in_window, expected_providers, date_from, date_to) + _late_files(in_window)

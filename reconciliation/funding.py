@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from ledger.queries import funding_postings
 
 FUNDING_SCHEMA: dict[str, pl.DataType] = {
     "council": pl.Utf8,
@@ -29,37 +31,8 @@ FUNDING_SCHEMA: dict[str, pl.DataType] = {
     "net_from_council_pence": pl.Int64,
 }
 
-_RAW_SCHEMA: dict[str, pl.DataType] = {
-    "council": pl.Utf8,
-    "london_date": pl.Date,
-    "role": pl.Utf8,
-    "amount_pence": pl.Int64,
-    "postings": pl.Int64,
-}
-
-
-# The funding accounts first (a handful), then their postings in the period by the (account_code,
-# london_date) index: written so, SQLite does not scan every posting (it did: 0.65 s at 2.9M postings).
-FUNDING_POSTINGS_SQL = (
-    "SELECT a.council, p.london_date, a.role, sum(p.amount_pence), count(*)"
-    " FROM postings p JOIN accounts a ON a.code = p.account_code"
-    " WHERE p.account_code IN (SELECT code FROM accounts WHERE role IN ('funding', 'recovered'))"
-    " AND p.london_date >= :f AND p.london_date <= :t"
-    " GROUP BY a.council, p.london_date, a.role, CASE WHEN p.amount_pence < 0 THEN 0 ELSE 1 END"
-)
-
-
-def load_funding_postings(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
-    """Postings on councils' funding and recovered accounts in the period, summed by council, day, role
-    and direction (one row each; bounded by councils × days × 4)."""
-    from db.bulk_read import rows_frame as _frame
-
-    rows = conn.execute(text(FUNDING_POSTINGS_SQL), {"f": date_from, "t": date_to}).all()
-    return _frame(rows, _RAW_SCHEMA)
-
-
 def summarise_funding(raw: pl.DataFrame, councils: list[str], days: list[dt.date]) -> pl.DataFrame:
-    """One row per council and day (zeros where nothing moved), from ``load_funding_postings`` rows."""
+    """One row per council and day (zeros where nothing moved), from ``ledger.queries.funding_postings`` rows."""
     grid = pl.DataFrame(
         [(c, d) for c in councils for d in days], schema={"council": pl.Utf8, "london_date": pl.Date}, orient="row"
     )
@@ -86,6 +59,6 @@ def funding_totals(conn: Connection, date_from: dt.date, date_to: dt.date, counc
     """Per council and day in [date_from, date_to]: loaded, returned, unloaded, net (pence)."""
     assert date_from <= date_to and (date_to - date_from).days <= 400, "funding period must be bounded"
     days = [date_from + dt.timedelta(days=i) for i in range((date_to - date_from).days + 1)]
-    raw = load_funding_postings(conn, date_from, date_to)
+    raw = funding_postings(conn, date_from, date_to)
     names = sorted(set(councils) | set(raw["council"].drop_nulls().to_list()))
     return summarise_funding(raw, names, days)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from db.bulk import bulk_insert
-from db.bulk_read import query_frame
-from db.sqlfilters import execute_where_in, filtered_query, frame_where_in
+from db.bulk_read import query_frame, rows_frame
+from db.sqlfilters import execute_where_in, filtered_query, frame_where_in, rows_where_in
 from records import take_on_queue as take_ons
 from schemas.canonical import BALANCE_SCHEMA
 
@@ -55,3 +55,31 @@ def load_provider_balances(conn: Connection, date_from: dt.date | None = None, d
     )
     schema = {k: v for k, v in BALANCE_SCHEMA.items() if k != "source_line"}
     return query_frame(conn, stmt, params, schema)
+
+
+def balance_days(
+    conn: Connection, date_from: dt.date, date_to: dt.date, *, loaded_after: dt.datetime | None = None
+) -> set[dt.date]:
+    """The days in [date_from, date_to] that have a provider balance stored (only those loaded after
+    ``loaded_after``, when given: what changed since a moment)."""
+    sql = "SELECT DISTINCT balance_date FROM provider_balances WHERE balance_date >= :f AND balance_date <= :t"
+    params: dict = {"f": date_from, "t": date_to}
+    if loaded_after is not None:
+        sql, params = sql + " AND loaded_at > :at", {**params, "at": loaded_after}
+    rows = conn.execute(text(sql), params).all()
+    return set(rows_frame(rows, {"balance_date": pl.Date})["balance_date"].to_list())
+
+
+ACCOUNT_BALANCE_SCHEMA = {k: BALANCE_SCHEMA[k] for k in ("provider", "account_id", "balance_date", "closing_balance_pence")}
+
+
+def balances_of_accounts(conn: Connection, account_ids: list[str], date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
+    """Closing balances in [date_from, date_to] of these account ids (any provider), looked up in bounded
+    chunks by account: the cost follows the accounts asked for, not cards × days."""
+    rows = rows_where_in(
+        conn,
+        "SELECT provider, account_id, balance_date, closing_balance_pence FROM provider_balances"
+        " WHERE {match} AND balance_date >= :f AND balance_date <= :t",
+        "account_id", account_ids, {"f": date_from, "t": date_to},
+    )
+    return rows_frame(rows, ACCOUNT_BALANCE_SCHEMA)

@@ -45,3 +45,8 @@ def load_reference(conn: Connection) -> ReferenceData:
         stmt = select(*[table.c[c] for c in cols]).order_by(table.c.row_id)
         frames[spec.file_name.removesuffix(".csv")] = query_frame(conn, stmt, None, spec.schema)
     return ReferenceData(councils=councils, **frames)
+
+
+def council_names(conn: Connection) -> list[str]:
+    """The councils in the stored extract, in order (none before the first extract)."""
+    return [name for (name,) in conn.execute(select(ref_councils.c.name).order_by(ref_councils.c.name))]

@@ -207,3 +207,64 @@ def open_holds(conn: Connection, as_of: dt.date, *, expiry_days: int = 8) -> pl.
             "london_date": pl.Date,
         },
     )
+
+
+# --- reads by card account and by item id (reconciliation's explanations, clawback's first days) -----------
+def _columns_of(schema: dict[str, pl.DataType]) -> str:
+    assert all(TXN_SCHEMA.get(c) == t for c, t in schema.items()), "a transactions read asks for a column it does not have"
+    return ", ".join(schema)
+
+
+def _of_accounts(conn: Connection, account_ids: list[str], where: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Transactions of these account ids (any provider) matching ``where``, looked up in bounded chunks."""
+    sql = f"SELECT {_columns_of(schema)} FROM transactions WHERE {{match}} AND {where}"
+    return frame_where_in(conn, sql, "account_id", account_ids, schema, params)
+
+
+def unposted_settled(
+    conn: Connection, account_ids: list[str], date_from: dt.date, date_to: dt.date, schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """Settled items of these accounts dated in [date_from, date_to] that no journal entry posted yet."""
+    where = "status = 'settled' AND entry_id IS NULL AND london_date <= :d AND london_date >= :o"
+    return _of_accounts(conn, account_ids, where, {"d": date_to, "o": date_from}, schema)
+
+
+def pending_at_end_of_day(
+    conn: Connection, account_ids: list[str], day: dt.date, schema: dict[str, pl.DataType], *, expiry_days: int = 8
+) -> pl.DataFrame:
+    """Items of these accounts pending at the end of ``day`` as the provider saw it: holding funds then
+    (``HELD_AT_END_OF_DAY_SQL``: open now, or closed on a later day; lapsed after ``expiry_days``), or
+    dated on or before the day but posted by the provider after it."""
+    where = f"(({HELD_AT_END_OF_DAY_SQL}) OR (status = 'settled' AND posted_date > :d AND london_date <= :d))"
+    return _of_accounts(conn, account_ids, where, {"d": day, "oldest": day - dt.timedelta(days=expiry_days)}, schema)
+
+
+def posted_on_day(conn: Connection, account_ids: list[str], day: dt.date, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Settled items of these accounts that the ledger has posted and whose posting day (else their
+    day) is ``day``."""
+    where = "status = 'settled' AND entry_id IS NOT NULL AND ((posted_date = :d) OR (posted_date IS NULL AND london_date = :d))"
+    return _of_accounts(conn, account_ids, where, {"d": day}, schema)
+
+
+def transactions_by_id(conn: Connection, txn_ids: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Stored items whose provider transaction id is one of ``txn_ids`` (of any provider), looked up in
+    bounded chunks."""
+    if not txn_ids:
+        return pl.DataFrame(schema=schema)
+    sql = f"SELECT {_columns_of(schema)} FROM transactions WHERE {{match}}"
+    return rows_frame(rows_where_in(conn, sql, "provider_txn_id", txn_ids), schema)
+
+
+FIRST_ITEM_SCHEMA: dict[str, pl.DataType] = {"provider": pl.Utf8, "account_id": pl.Utf8, "first_day": pl.Date}
+
+
+def first_item_days(conn: Connection, date_from: dt.date, date_to: dt.date) -> pl.DataFrame:
+    """Per card (provider, account_id): the first London day in [date_from, date_to] it has an item."""
+    rows = conn.execute(
+        text(
+            "SELECT provider, account_id, min(london_date) FROM transactions WHERE london_date >= :w AND london_date <= :t"
+            " GROUP BY provider, account_id"
+        ),
+        {"w": date_from, "t": date_to},
+    ).all()
+    return rows_frame(rows, FIRST_ITEM_SCHEMA)

@@ -22,15 +22,19 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import xlsxwriter
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from db.engine import get_engine
+from ledger.queries import spending_by_category
 from reconciliation.balances import last4, pounds
-from reconciliation.exceptions import list_exceptions
+from reconciliation.exceptions import exception_councils, list_exceptions
 from reconciliation.funding import funding_totals
+from records.reference import council_names
 from reports.charts import AGE_BUCKETS, age_bucket, exceptions_chart, spending_chart
 from reports.guide import GUIDE, SECTION_TITLES, guide_for
 from schemas.money import pounds_plain
@@ -132,28 +136,9 @@ def age_counts(exc: pl.DataFrame) -> dict[str, dict[str, int]]:
 
 
 # --- reads --------------------------------------------------------------------------------------
-def _spending(conn: Connection, council: str, date_from: dt.date, date_to: dt.date) -> list[tuple[str, int]]:
-    rows = conn.execute(
-        text(
-            "SELECT a.code, sum(p.amount_pence) FROM postings p JOIN accounts a ON a.code = p.account_code"
-            " WHERE a.council = :c AND a.role IN ('spending', 'cash') AND p.london_date >= :f AND p.london_date <= :t"
-            " GROUP BY a.code"
-        ),
-        {"c": council, "f": date_from, "t": date_to},
-    ).all()
-    out = []
-    for code, pence in rows:
-        category = "cash" if code.startswith("cash:") else code.split(":", 2)[2]
-        if int(pence):
-            out.append((category, int(pence)))
-    return sorted(out, key=lambda x: -x[1])
-
-
 def _councils(conn: Connection) -> list[str]:
-    names = [r[0] for r in conn.execute(text("SELECT name FROM ref_councils ORDER BY name")).all()]
-    if not names:
-        names = [r[0] for r in conn.execute(text("SELECT DISTINCT council FROM exceptions WHERE council IS NOT NULL")).all()]
-    return sorted(names)
+    """The councils in the stored extract; before the first, those named by an exception."""
+    return sorted(council_names(conn) or exception_councils(conn))
 
 
 def gather(conn: Connection, day: dt.date, council: str) -> ReportData:
@@ -166,7 +151,7 @@ def gather(conn: Connection, day: dt.date, council: str) -> ReportData:
     mtd = funding_totals(conn, month_start, day, [council]).filter(pl.col("council") == council)
     today = mtd.filter(pl.col("london_date") == day)
     funding_day = today.to_dicts()[0] if today.height else {}
-    spending = _spending(conn, council, day - dt.timedelta(days=SPENDING_PERIOD_DAYS - 1), day)
+    spending = spending_by_category(conn, council, day - dt.timedelta(days=SPENDING_PERIOD_DAYS - 1), day)
     data = ReportData(council, day, exc, funding_day, mtd, spending)
     data.figures = summary_figures(exc, funding_day, mtd)
     return data
@@ -255,21 +240,19 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def render_xlsx(data: ReportData, path: Path) -> Path:
-    """Summary, Funding, then a sheet per exception type: autofilter, frozen header, money as £ currency."""
-    import xlsxwriter
+@dataclass(frozen=True)
+class _Formats:
+    bold: Any
+    head: Any
+    money: Any
+    date: Any
+    wrap: Any
+    title: Any
 
-    wb = xlsxwriter.Workbook(str(path))
-    bold = wb.add_format({"bold": True})
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-    money = wb.add_format({"num_format": "£#,##0.00"})
-    date = wb.add_format({"num_format": "dd/mm/yyyy"})
-    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-    title = wb.add_format({"bold": True, "font_size": 14})
-    used: set[str] = set()
 
+def _summary_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, data: ReportData, used: set[str]) -> None:
     ws = wb.add_worksheet(_sheet_name("Summary", used))
-    ws.write(0, 0, f"Exception report — {data.council} — run of {data.day:%d/%m/%Y}", title)
+    ws.write(0, 0, f"Exception report — {data.council} — run of {data.day:%d/%m/%Y}", fmt.title)
     f = data.figures
     lines = [
         ("New this run", f["new"], None), ("Carried forward", f["carried"], None), ("Closed this run", f["closed"], None),
@@ -281,63 +264,83 @@ def render_xlsx(data: ReportData, path: Path) -> Path:
         ("Loaded, month to date", None, f["loaded_mtd_pence"]), ("Unloaded, month to date", None, f["unloaded_mtd_pence"]),
         ("Net from council, month to date", None, f["net_mtd_pence"]),
     ]
-    ws.write_row(2, 0, ["Figure", "Value"], head)
+    ws.write_row(2, 0, ["Figure", "Value"], fmt.head)
     for i, (label, count, pence) in enumerate(lines, start=3):
         ws.write(i, 0, label)
         if pence is not None:
-            ws.write_number(i, 1, pence / 100, money)
+            ws.write_number(i, 1, pence / 100, fmt.money)
         else:
             ws.write_number(i, 1, count)
     r = len(lines) + 4
-    ws.write(r, 0, "Exception types: what they mean and what to do", bold)
-    ws.write_row(r + 1, 0, ["Type", "Heading", "What it means", "What to do", "Who"], head)
+    ws.write(r, 0, "Exception types: what they mean and what to do", fmt.bold)
+    ws.write_row(r + 1, 0, ["Type", "Heading", "What it means", "What to do", "Who"], fmt.head)
     for i, (etype, g) in enumerate(GUIDE.items(), start=r + 2):
-        ws.write_row(i, 0, [etype, g.title, g.meaning, g.action, g.who], wrap)
+        ws.write_row(i, 0, [etype, g.title, g.meaning, g.action, g.who], fmt.wrap)
     ws.set_column(0, 0, 36)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 3, 70)
     ws.freeze_panes(3, 0)
 
+
+def _funding_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, data: ReportData, used: set[str]) -> None:
     ws = wb.add_worksheet(_sheet_name("Funding", used))
     cols = ["Day", "Loads", "Loaded", "Returned", "Unloads", "Unloaded", "Net from council"]
-    ws.write_row(0, 0, cols, head)
+    ws.write_row(0, 0, cols, fmt.head)
     for i, row in enumerate(data.funding_mtd.iter_rows(named=True), start=1):
-        ws.write_datetime(i, 0, dt.datetime.combine(row["london_date"], dt.time()), date)
+        ws.write_datetime(i, 0, dt.datetime.combine(row["london_date"], dt.time()), fmt.date)
         ws.write_number(i, 1, row["loads"])
-        ws.write_number(i, 2, row["loaded_pence"] / 100, money)
-        ws.write_number(i, 3, row["returned_pence"] / 100, money)
+        ws.write_number(i, 2, row["loaded_pence"] / 100, fmt.money)
+        ws.write_number(i, 3, row["returned_pence"] / 100, fmt.money)
         ws.write_number(i, 4, row["unloads"])
-        ws.write_number(i, 5, row["unloaded_pence"] / 100, money)
-        ws.write_number(i, 6, row["net_from_council_pence"] / 100, money)
+        ws.write_number(i, 5, row["unloaded_pence"] / 100, fmt.money)
+        ws.write_number(i, 6, row["net_from_council_pence"] / 100, fmt.money)
     ws.autofilter(0, 0, max(data.funding_mtd.height, 1), len(cols) - 1)
     ws.freeze_panes(1, 0)
     ws.set_column(0, len(cols) - 1, 16)
 
+
+def _exception_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, etype: str, rows: pl.DataFrame, used: set[str]) -> None:
+    ws = wb.add_worksheet(_sheet_name(guide_for(etype).sheet or etype, used))
+    ws.write_row(0, 0, [h for _, h, _ in COLUMNS], fmt.head)
+    for i, row in enumerate(rows.iter_rows(named=True), start=1):
+        for j, (k, _, kind) in enumerate(COLUMNS):
+            v = row[k]
+            if v is None:
+                ws.write_blank(i, j, None)
+            elif kind == "money":
+                ws.write_number(i, j, int(v) / 100, fmt.money)  # pounds only here, at the rendering edge
+            elif kind == "date":
+                ws.write_datetime(i, j, dt.datetime.combine(v, dt.time()), fmt.date)
+            elif kind == "int":
+                ws.write_number(i, j, int(v))
+            elif k == "section":
+                ws.write_string(i, j, SECTION_TITLES[v][0])
+            else:
+                ws.write_string(i, j, str(v))
+    ws.autofilter(0, 0, max(rows.height, 1), len(COLUMNS) - 1)
+    ws.freeze_panes(1, 0)
+    widths = {"explanation": 90, "note": 30, "evidence": 20, "cause": 20, "exception_type": 18, "section": 16}
+    for j, (k, _, _) in enumerate(COLUMNS):
+        ws.set_column(j, j, widths.get(k, 12), fmt.wrap if k == "explanation" else None)
+
+
+def render_xlsx(data: ReportData, path: Path) -> Path:
+    """Summary, Funding, then a sheet per exception type: autofilter, frozen header, money as £ currency."""
+    wb = xlsxwriter.Workbook(str(path))
+    fmt = _Formats(
+        bold=wb.add_format({"bold": True}),
+        head=wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}),
+        money=wb.add_format({"num_format": "£#,##0.00"}),
+        date=wb.add_format({"num_format": "dd/mm/yyyy"}),
+        wrap=wb.add_format({"text_wrap": True, "valign": "top"}),
+        title=wb.add_format({"bold": True, "font_size": 14}),
+    )
+    used: set[str] = set()
+    _summary_sheet(wb, fmt, data, used)
+    _funding_sheet(wb, fmt, data, used)
     exc = data.exceptions
     for etype in sorted(exc["exception_type"].unique().to_list()):
-        rows = exc.filter(pl.col("exception_type") == etype).sort("section", "london_date", "exception_id")
-        ws = wb.add_worksheet(_sheet_name(guide_for(etype).sheet or etype, used))
-        ws.write_row(0, 0, [h for _, h, _ in COLUMNS], head)
-        for i, row in enumerate(rows.iter_rows(named=True), start=1):
-            for j, (k, _, kind) in enumerate(COLUMNS):
-                v = row[k]
-                if v is None:
-                    ws.write_blank(i, j, None)
-                elif kind == "money":
-                    ws.write_number(i, j, int(v) / 100, money)  # pounds only here, at the rendering edge
-                elif kind == "date":
-                    ws.write_datetime(i, j, dt.datetime.combine(v, dt.time()), date)
-                elif kind == "int":
-                    ws.write_number(i, j, int(v))
-                elif k == "section":
-                    ws.write_string(i, j, SECTION_TITLES[v][0])
-                else:
-                    ws.write_string(i, j, str(v))
-        ws.autofilter(0, 0, max(rows.height, 1), len(COLUMNS) - 1)
-        ws.freeze_panes(1, 0)
-        widths = {"explanation": 90, "note": 30, "evidence": 20, "cause": 20, "exception_type": 18, "section": 16}
-        for j, (k, _, _) in enumerate(COLUMNS):
-            ws.set_column(j, j, widths.get(k, 12), wrap if k == "explanation" else None)
+        _exception_sheet(wb, fmt, etype, exc.filter(pl.col("exception_type") == etype).sort("section", "london_date", "exception_id"), used)
     wb.close()
     return path
 

@@ -13,6 +13,8 @@ import datetime as dt
 import html
 from pathlib import Path
 
+import xlsxwriter
+
 from ledger.queries import Statement
 from schemas.money import pounds as _pounds
 from schemas.money import pounds_plain as pounds_text
@@ -85,8 +87,6 @@ client-funded parts together, from the careledger ledger. Generated {dt.datetime
 
 def write_statement_xlsx(st: Statement, path: Path) -> Path:
     """The statement as a workbook: amounts are pound numbers (pence / 100, here only) formatted as £."""
-    import xlsxwriter
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(path))

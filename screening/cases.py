@@ -14,9 +14,10 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, select, text
 
 from db.bulk import to_date
 from records.tables import REFERENCE_TABLES, ref_councils
@@ -297,3 +298,30 @@ def show_case(conn: Connection, case_id: int) -> dict[str, Any]:
         ],
         "alerts": [dict(r) for r in conn.execute(select(alerts).where(alerts.c.case_id == case_id).order_by(alerts.c.alert_id)).mappings()],
     }
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    client_id: str
+    case_id: int
+    rule: str
+    opened_on: dt.date
+
+
+def open_cases_on(conn: Connection, council: str, as_of: dt.date) -> list[OpenCase]:
+    """The council's cases open on ``as_of``, by client then case number (clawback leaves their cards alone).
+
+    Point in time, so a re-run of an older week sees the same cases as the first run did: a case counts
+    from the day it was known (the screening run that recorded its first finding ran on or before it; a
+    case with no recorded finding counts from its ``opened_on``) and until it was closed."""
+    rows = conn.execute(
+        text(
+            "SELECT c.client_id, c.case_id, c.rule, c.opened_on FROM safeguarding_cases c"
+            " WHERE c.council = :c"
+            " AND coalesce((SELECT min(f.run_day) FROM screening_findings f WHERE f.case_id = c.case_id), c.opened_on) <= :d"
+            " AND (c.closed_on IS NULL OR c.closed_on > :d)"
+            " ORDER BY c.client_id, c.case_id"
+        ),
+        {"c": council, "d": as_of},
+    ).all()
+    return [OpenCase(client_id, int(case_id), rule, to_date(opened_on)) for client_id, case_id, rule, opened_on in rows]

@@ -16,7 +16,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from feeds.readers.common import FileRefused, Incident, ReadResult
+from feeds.readers import provider_a, provider_b, provider_c
+from feeds.readers.common import FileRefused, ReadResult
+from feeds.readers.pan import Incident
 from feeds.readers.reference import read_reference
 
 _NAME_RE = re.compile(
@@ -46,13 +48,21 @@ def detect_file(path: Path | str) -> tuple[str, str, dt.date] | None:
     return m.group(p).upper(), ("transactions" if kind == "events" else kind), day
 
 
+def provider_files(drop_dir: Path | str) -> list[Path]:
+    """The provider files of a drop folder in the order they are loaded: every transactions file before
+    any balances file (a balance is checked against the items that led to it), then by feed date, then
+    by name. The one definition of that order: ``feeds.ingest`` loads in it and the Airflow DAG maps
+    its per-file tasks in it."""
+    found = [(info, p) for p in sorted(Path(drop_dir).iterdir()) if p.is_file() and (info := detect_file(p)) is not None]
+    found.sort(key=lambda x: (0 if x[0][1] == "transactions" else 1, x[0][2], x[1].name))
+    return [p for _, p in found]
+
+
 def read_provider_file(path: Path | str) -> ReadResult:
     """Read one provider file into canonical transactions or balances, quarantine and incidents.
 
     Raises FileRefused when the file as a whole cannot be read.
     """
-    from feeds.readers import provider_a, provider_b, provider_c
-
     path = Path(path)
     found = detect_file(path)
     if found is None:
@@ -77,4 +87,4 @@ def read_provider_file(path: Path | str) -> ReadResult:
         raise FileRefused(f"{path.name}: could not be opened ({exc}). Nothing was loaded from it.") from exc
 
 
-__all__ = ["FileRefused", "Incident", "ReadResult", "detect_file", "read_provider_file", "read_reference"]
+__all__ = ["FileRefused", "Incident", "ReadResult", "detect_file", "provider_files", "read_provider_file", "read_reference"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from feeds.readers.pan import Incident, mask_pans_in_text
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, QUARANTINE_SCHEMA
 
 LONDON_TZ = "Europe/London"
@@ -32,18 +33,6 @@ class FileRefused(Exception):  # noqa: N818 - the name other areas import
 
 
 @dataclass
-class Incident:
-    """A security incident: a card number (PAN) found, and masked, in a provider file.
-
-    ``description`` never carries the number itself (at most its last four digits)."""
-
-    source_file: str
-    source_line: int
-    field: str
-    description: str
-
-
-@dataclass
 class ReadResult:
     transactions: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CANONICAL_SCHEMA))
     balances: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BALANCE_SCHEMA))
@@ -57,8 +46,6 @@ NEXT_STEP = "Nothing from this file was loaded; the other files carry on, and th
 def refuse(path: Path | str, expected: str, found: str) -> FileRefused:
     """A refusal in the house format: file, expected, found, what happens next. ``found`` may quote
     the file (a header line), so card numbers are masked here too: the message is stored."""
-    from feeds.readers.pan import mask_pans_in_text
-
     return FileRefused(mask_pans_in_text(f"{Path(path).name}: expected {expected}; found {found}. {NEXT_STEP}."))
 
 

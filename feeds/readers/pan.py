@@ -142,6 +142,18 @@ def _mask_span(s: str) -> str:
     return "".join("*" if i in hide else ch for i, ch in enumerate(s))
 
 
+@dataclass
+class Incident:
+    """A security incident: a card number (PAN) found, and masked, in a provider file.
+
+    ``description`` never carries the number itself (at most its last four digits)."""
+
+    source_file: str
+    source_line: int
+    field: str
+    description: str
+
+
 @dataclass(frozen=True)
 class PanHit:
     digits: int  # how many digits the number had
@@ -187,8 +199,6 @@ def mask_frame(
     """Mask PANs in the text ``columns`` of ``df`` (which has ``source_line``); one Incident per
     (line, field) hit unless ``report`` is false (e.g. for the raw line, already reported by field).
     Vectorised pre-filter; Python only for candidate values."""
-    from feeds.readers.common import Incident
-
     incidents: list[Incident] = []
     if df.height == 0:
         return df, incidents

@@ -161,14 +161,10 @@ def london_to_utc(df: pl.DataFrame, naive_col: str, account_col: str) -> pl.Seri
     return out
 
 
-def read_transactions(path: Path) -> ReadResult:
-    name = path.name
-    lines, header = _read_lines(path, TRANSACTION_COLUMNS, "Provider A transactions")
-    good, bad = parse_csv_lines(lines[1:], 2, header)
-    good, bad, incidents = _mask(good, bad, header, name)
-
+def _parse_fields(good: pl.DataFrame) -> pl.DataFrame:
+    """The text columns parsed beside themselves (``_naive``, ``_posted``, ``_in``, ...): null where malformed."""
     c = pl.col
-    df = good.with_columns(
+    return good.with_columns(
         c("Transaction Date").str.strptime(pl.Datetime("us"), DATETIME_FORMAT, strict=False).alias("_naive"),
         c("Posted Date").str.strptime(pl.Date, DATE_FORMAT, strict=False).alias("_posted"),
         pence_expr("Money In").alias("_in"),
@@ -178,95 +174,115 @@ def read_transactions(path: Path) -> ReadResult:
         c("Status").replace_strict(STATUS_MAP, default=None, return_dtype=pl.Utf8).alias("_status"),
         c("Payee Sort Code").str.replace_all(r"[- ]", "").alias("_sort"),
     )
-    amount = pl.when(c("_in").is_not_null()).then(c("_in")).otherwise(-c("_out"))
-    df = df.with_columns(
-        reasons_expr(
-            [
-                (c("Account Number").is_null(), "Account Number is empty"),
-                (
-                    c("Account Number").is_not_null() & ~c("Account Number").str.contains(r"^\d{8}$"),
-                    pl.format("Account Number '{}' is not 8 digits", c("Account Number")),
-                ),
-                (c("Transaction ID").is_null(), "Transaction ID is empty"),
-                (c("Transaction Date").is_null(), "Transaction Date is empty"),
-                (
-                    c("Transaction Date").is_not_null() & c("_naive").is_null(),
-                    pl.format("Transaction Date '{}' is not a dd/mm/yyyy HH:MM:SS date", c("Transaction Date")),
-                ),
-                (
-                    c("Posted Date").is_not_null() & c("_posted").is_null(),
-                    pl.format("Posted Date '{}' is not a dd/mm/yyyy date", c("Posted Date")),
-                ),
-                (c("Type").is_null(), "Type is empty"),
-                (
-                    c("Type").is_not_null() & c("_kind").is_null(),
-                    pl.format(f"unknown Type '{{}}' (expected one of {', '.join(TYPE_KIND)})", c("Type")),
-                ),
-                (c("Status").is_null(), "Status is empty"),
-                (
-                    c("Status").is_not_null() & c("_status").is_null(),
-                    pl.format(f"unknown Status '{{}}' (expected one of {', '.join(STATUS_MAP)})", c("Status")),
-                ),
-                (
-                    c("Money In").is_null() & c("Money Out").is_null(),
-                    "neither Money In nor Money Out is set (exactly one must be)",
-                ),
-                (
-                    c("Money In").is_not_null() & c("Money Out").is_not_null(),
-                    "both Money In and Money Out are set (exactly one must be)",
-                ),
-                (
-                    c("Money In").is_not_null() & c("_in").is_null(),
-                    pl.format("Money In '{}' is not an amount in pounds and pence (e.g. 1,234.56 or £45.00)", c("Money In")),
-                ),
-                (
-                    c("Money Out").is_not_null() & c("_out").is_null(),
-                    pl.format("Money Out '{}' is not an amount in pounds and pence (e.g. 1,234.56 or £45.00)", c("Money Out")),
-                ),
-                (
-                    (c("_in") < 0).fill_null(False) | (c("_out") < 0).fill_null(False),
-                    "Money In / Money Out must not be negative (the column gives the direction)",
-                ),
-                (
-                    c("Balance").is_not_null() & c("_balance").is_null(),
-                    pl.format("Balance '{}' is not an amount in pounds and pence", c("Balance")),
-                ),
-                (
-                    c("MCC").is_not_null() & ~c("MCC").str.contains(r"^\d{4}$"),
-                    pl.format("MCC '{}' is not 4 digits", c("MCC")),
-                ),
-                (
-                    c("_sort").is_not_null() & ~c("_sort").str.contains(r"^\d{6}$"),
-                    pl.format("Payee Sort Code '{}' is not 6 digits", c("Payee Sort Code")),
-                ),
-                (
-                    c("Payee Account Number").is_not_null() & ~c("Payee Account Number").str.contains(r"^\d{8}$"),
-                    pl.format("Payee Account Number '{}' is not 8 digits", c("Payee Account Number")),
-                ),
-                (
-                    c("Type").is_in(MONEY_IN_TYPES) & c("Money Out").is_not_null() & c("Money In").is_null(),
-                    pl.format("Type {} is money in but the amount is under Money Out", c("Type")),
-                ),
-                (
-                    c("Type").is_in(MONEY_OUT_TYPES) & c("Money In").is_not_null() & c("Money Out").is_null(),
-                    pl.format("Type {} is money out but the amount is under Money In", c("Type")),
-                ),
-                (
-                    (c("_status") == "settled").fill_null(False) & (amount == 0).fill_null(False),
-                    "a settled item of 0.00 cannot be posted",
-                ),
-            ]
-        ).alias("reason")
-    )
-    rejected = df.filter(c("reason").is_not_null())
-    ok = df.filter(c("reason").is_null())
+
+
+def _amount() -> pl.Expr:
+    """Signed pence from the card's point of view: Money In onto it, Money Out off it."""
+    return pl.when(pl.col("_in").is_not_null()).then(pl.col("_in")).otherwise(-pl.col("_out"))
+
+
+def _row_checks() -> list[tuple[pl.Expr, pl.Expr | str]]:
+    """(condition, reason) for each way a parsed transactions row can be bad (quarantined, not refused),
+    in the order the reasons are listed: the row's ids, dates and codes, then its money."""
+    return _field_checks() + _money_checks()
+
+
+def _field_checks() -> list[tuple[pl.Expr, pl.Expr | str]]:
+    c = pl.col
+    return [
+        (c("Account Number").is_null(), "Account Number is empty"),
+        (
+            c("Account Number").is_not_null() & ~c("Account Number").str.contains(r"^\d{8}$"),
+            pl.format("Account Number '{}' is not 8 digits", c("Account Number")),
+        ),
+        (c("Transaction ID").is_null(), "Transaction ID is empty"),
+        (c("Transaction Date").is_null(), "Transaction Date is empty"),
+        (
+            c("Transaction Date").is_not_null() & c("_naive").is_null(),
+            pl.format("Transaction Date '{}' is not a dd/mm/yyyy HH:MM:SS date", c("Transaction Date")),
+        ),
+        (
+            c("Posted Date").is_not_null() & c("_posted").is_null(),
+            pl.format("Posted Date '{}' is not a dd/mm/yyyy date", c("Posted Date")),
+        ),
+        (c("Type").is_null(), "Type is empty"),
+        (
+            c("Type").is_not_null() & c("_kind").is_null(),
+            pl.format(f"unknown Type '{{}}' (expected one of {', '.join(TYPE_KIND)})", c("Type")),
+        ),
+        (c("Status").is_null(), "Status is empty"),
+        (
+            c("Status").is_not_null() & c("_status").is_null(),
+            pl.format(f"unknown Status '{{}}' (expected one of {', '.join(STATUS_MAP)})", c("Status")),
+        ),
+    ]
+
+
+def _money_checks() -> list[tuple[pl.Expr, pl.Expr | str]]:
+    c = pl.col
+    amount = _amount()
+    return [
+        (
+            c("Money In").is_null() & c("Money Out").is_null(),
+            "neither Money In nor Money Out is set (exactly one must be)",
+        ),
+        (
+            c("Money In").is_not_null() & c("Money Out").is_not_null(),
+            "both Money In and Money Out are set (exactly one must be)",
+        ),
+        (
+            c("Money In").is_not_null() & c("_in").is_null(),
+            pl.format("Money In '{}' is not an amount in pounds and pence (e.g. 1,234.56 or £45.00)", c("Money In")),
+        ),
+        (
+            c("Money Out").is_not_null() & c("_out").is_null(),
+            pl.format("Money Out '{}' is not an amount in pounds and pence (e.g. 1,234.56 or £45.00)", c("Money Out")),
+        ),
+        (
+            (c("_in") < 0).fill_null(False) | (c("_out") < 0).fill_null(False),
+            "Money In / Money Out must not be negative (the column gives the direction)",
+        ),
+        (
+            c("Balance").is_not_null() & c("_balance").is_null(),
+            pl.format("Balance '{}' is not an amount in pounds and pence", c("Balance")),
+        ),
+        (
+            c("MCC").is_not_null() & ~c("MCC").str.contains(r"^\d{4}$"),
+            pl.format("MCC '{}' is not 4 digits", c("MCC")),
+        ),
+        (
+            c("_sort").is_not_null() & ~c("_sort").str.contains(r"^\d{6}$"),
+            pl.format("Payee Sort Code '{}' is not 6 digits", c("Payee Sort Code")),
+        ),
+        (
+            c("Payee Account Number").is_not_null() & ~c("Payee Account Number").str.contains(r"^\d{8}$"),
+            pl.format("Payee Account Number '{}' is not 8 digits", c("Payee Account Number")),
+        ),
+        (
+            c("Type").is_in(MONEY_IN_TYPES) & c("Money Out").is_not_null() & c("Money In").is_null(),
+            pl.format("Type {} is money in but the amount is under Money Out", c("Type")),
+        ),
+        (
+            c("Type").is_in(MONEY_OUT_TYPES) & c("Money In").is_not_null() & c("Money Out").is_null(),
+            pl.format("Type {} is money out but the amount is under Money In", c("Type")),
+        ),
+        (
+            (c("_status") == "settled").fill_null(False) & (amount == 0).fill_null(False),
+            "a settled item of 0.00 cannot be posted",
+        ),
+    ]
+
+
+def _canonical_rows(ok: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The good rows as canonical transactions (plus ``_naive`` and ``raw_text``), London times to UTC."""
+    c = pl.col
     txns = ok.select(
         pl.lit("A").alias("provider"),
         c("Transaction ID").alias("provider_txn_id"),
         c("Account Number").alias("account_id"),
         c("_kind").alias("kind"),
         c("_status").alias("status"),
-        amount.alias("amount_pence"),
+        _amount().alias("amount_pence"),
         pl.lit("GBP").alias("currency"),
         c("_naive"),
         c("_posted").alias("posted_date"),
@@ -286,7 +302,18 @@ def read_transactions(path: Path) -> ReadResult:
         txns = txns.with_columns(london_to_utc(txns, "_naive", "account_id").alias("occurred_at_utc"))
     else:
         txns = txns.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("occurred_at_utc"))
-    txns = txns.with_columns(utc_to_london_date("occurred_at_utc").alias("london_date"))
+    return txns.with_columns(utc_to_london_date("occurred_at_utc").alias("london_date"))
+
+
+def read_transactions(path: Path) -> ReadResult:
+    name = path.name
+    lines, header = _read_lines(path, TRANSACTION_COLUMNS, "Provider A transactions")
+    good, bad = parse_csv_lines(lines[1:], 2, header)
+    good, bad, incidents = _mask(good, bad, header, name)
+    df = _parse_fields(good)
+    df = df.with_columns(reasons_expr(_row_checks()).alias("reason"))
+    rejected = df.filter(pl.col("reason").is_not_null())
+    txns = _canonical_rows(df.filter(pl.col("reason").is_null()), name)
     compare = [k for k in CANONICAL_SCHEMA if k not in ("source_line", "occurred_at_utc", "london_date")] + ["_naive"]
     kept, conflicts = in_file_repeats(txns, ["provider_txn_id", "status"], compare)
     conflicts = conflict_reasons(conflicts, "Transaction ID")

@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 
 from feeds.readers.common import (
-    Incident,
     ReadResult,
     concat_quarantine,
     decode_bytes,
@@ -32,7 +31,7 @@ from feeds.readers.common import (
     refuse,
     utc_to_london_date,
 )
-from feeds.readers.pan import CANDIDATE_RE, describe, mask_with_hits
+from feeds.readers.pan import CANDIDATE_RE, Incident, describe, mask_with_hits
 from feeds.readers.provider_a import balance_repeats, conflict_reasons
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, conform
 
@@ -211,12 +210,11 @@ def _line_problem(raw: str) -> str | None:
     return None
 
 
-def read_events(path: Path) -> ReadResult:
-    name = path.name
-    ev, bad, incidents = parse_jsonl(path, EVENT_SCHEMA)
+def _parse_fields(ev: pl.DataFrame) -> pl.DataFrame:
+    """The event's fields parsed beside themselves (``_at``, ``_pence``, ``_kind``, ...): null where malformed."""
     c = pl.col
     acc, cp = c("card_acceptor"), c("counterparty")
-    ev = ev.with_columns(
+    return ev.with_columns(
         pl.coalesce(
             c("created_time").str.strptime(pl.Datetime("us", "UTC"), CREATED_FORMAT, strict=False),
             c("created_time").str.strptime(pl.Datetime("us", "UTC"), OFFSET_FORMAT, strict=False),
@@ -231,70 +229,76 @@ def read_events(path: Path) -> ReadResult:
         cp.struct.field("sort_code").str.replace_all(r"[- ]", "").alias("_sort"),
         cp.struct.field("account_number").alias("_acct"),
     )
+
+
+def _event_checks() -> list[tuple[pl.Expr, pl.Expr | str]]:
+    """(condition, reason) for each way a parsed event can be bad (quarantined, not refused), in order."""
+    c = pl.col
     empty = [(c(f).is_null() | (c(f).str.strip_chars() == ""), f"{f} is missing") for f in ("token", "card_token")]
-    ev = ev.with_columns(
-        reasons_expr(
-            [
-                *empty,
-                (c("type").is_null(), "type is missing"),
-                (
-                    c("type").is_not_null() & c("_kind").is_null(),
-                    pl.format(f"unknown type '{{}}' (expected one of {', '.join(TYPE_KIND)})", c("type")),
-                ),
-                (c("state").is_null(), "state is missing"),
-                (
-                    c("state").is_not_null() & c("_status").is_null(),
-                    pl.format(f"unknown state '{{}}' (expected one of {', '.join(STATE_STATUS)})", c("state")),
-                ),
-                (
-                    c("type").is_in(HOLD_REMOVERS) & (c("state") == "PENDING"),
-                    pl.format("{} cannot be PENDING (it removes a hold)", c("type")),
-                ),
-                (
-                    (c("type") == "authorization.release") & (c("state") == "COMPLETION"),
-                    "authorization.release cannot be COMPLETION (a release posts nothing)",
-                ),
-                (
-                    c("amount_minor").is_null() | ~c("amount_minor").str.contains(r"^\d+$").fill_null(False),
-                    pl.format("amount_minor '{}' is not a whole positive number of pence", c("amount_minor").fill_null("")),
-                ),
-                (
-                    c("currency").is_null() | (c("currency") != "GBP").fill_null(True),
-                    pl.format("currency '{}' is not GBP (only sterling items are accepted)", c("currency").fill_null("")),
-                ),
-                (
-                    c("_at").is_null(),
-                    pl.format("created_time '{}' is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)", c("created_time").fill_null("")),
-                ),
-                (
-                    c("settlement_date").is_not_null() & c("_settled").is_null(),
-                    pl.format("settlement_date '{}' is not YYYY-MM-DD", c("settlement_date")),
-                ),
-                (
-                    c("balance_after_minor").is_not_null() & c("_balance").is_null(),
-                    pl.format("balance_after_minor '{}' is not a whole number of pence", c("balance_after_minor")),
-                ),
-                (
-                    c("_mcc").is_not_null() & ~c("_mcc").str.contains(r"^\d{4}$"),
-                    pl.format("card_acceptor.mcc '{}' is not 4 digits", c("_mcc")),
-                ),
-                (
-                    c("_sort").is_not_null() & ~c("_sort").str.contains(r"^\d{6}$"),
-                    pl.format("counterparty.sort_code '{}' is not 6 digits", c("_sort")),
-                ),
-                (
-                    c("_acct").is_not_null() & ~c("_acct").str.contains(r"^\d{8}$"),
-                    pl.format("counterparty.account_number '{}' is not 8 digits", c("_acct")),
-                ),
-                (
-                    (c("_status") == "settled").fill_null(False) & (c("_pence") == 0).fill_null(False),
-                    "a completed event of 0 pence cannot be posted",
-                ),
-            ]
-        ).alias("reason")
-    )
-    rejected = ev.filter(c("reason").is_not_null())
-    ok = ev.filter(c("reason").is_null())
+    return [
+        *empty,
+        (c("type").is_null(), "type is missing"),
+        (
+            c("type").is_not_null() & c("_kind").is_null(),
+            pl.format(f"unknown type '{{}}' (expected one of {', '.join(TYPE_KIND)})", c("type")),
+        ),
+        (c("state").is_null(), "state is missing"),
+        (
+            c("state").is_not_null() & c("_status").is_null(),
+            pl.format(f"unknown state '{{}}' (expected one of {', '.join(STATE_STATUS)})", c("state")),
+        ),
+        (
+            c("type").is_in(HOLD_REMOVERS) & (c("state") == "PENDING"),
+            pl.format("{} cannot be PENDING (it removes a hold)", c("type")),
+        ),
+        (
+            (c("type") == "authorization.release") & (c("state") == "COMPLETION"),
+            "authorization.release cannot be COMPLETION (a release posts nothing)",
+        ),
+        (
+            c("amount_minor").is_null() | ~c("amount_minor").str.contains(r"^\d+$").fill_null(False),
+            pl.format("amount_minor '{}' is not a whole positive number of pence", c("amount_minor").fill_null("")),
+        ),
+        (
+            c("currency").is_null() | (c("currency") != "GBP").fill_null(True),
+            pl.format("currency '{}' is not GBP (only sterling items are accepted)", c("currency").fill_null("")),
+        ),
+        (
+            c("_at").is_null(),
+            pl.format("created_time '{}' is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)", c("created_time").fill_null("")),
+        ),
+        (
+            c("settlement_date").is_not_null() & c("_settled").is_null(),
+            pl.format("settlement_date '{}' is not YYYY-MM-DD", c("settlement_date")),
+        ),
+        (
+            c("balance_after_minor").is_not_null() & c("_balance").is_null(),
+            pl.format("balance_after_minor '{}' is not a whole number of pence", c("balance_after_minor")),
+        ),
+        (
+            c("_mcc").is_not_null() & ~c("_mcc").str.contains(r"^\d{4}$"),
+            pl.format("card_acceptor.mcc '{}' is not 4 digits", c("_mcc")),
+        ),
+        (
+            c("_sort").is_not_null() & ~c("_sort").str.contains(r"^\d{6}$"),
+            pl.format("counterparty.sort_code '{}' is not 6 digits", c("_sort")),
+        ),
+        (
+            c("_acct").is_not_null() & ~c("_acct").str.contains(r"^\d{8}$"),
+            pl.format("counterparty.account_number '{}' is not 8 digits", c("_acct")),
+        ),
+        (
+            (c("_status") == "settled").fill_null(False) & (c("_pence") == 0).fill_null(False),
+            "a completed event of 0 pence cannot be posted",
+        ),
+    ]
+
+
+def _canonical_rows(ok: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The good events as canonical transactions (plus ``raw_text``): a completed reversal moves money back
+    onto the card; a card purchase at a cash MCC is cash."""
+    c = pl.col
+    acc, cp = c("card_acceptor"), c("counterparty")
     reversal_posts = (c("type") == "authorization.reversal") & (c("state") == "COMPLETION")
     kind = (
         pl.when(reversal_posts)
@@ -304,7 +308,7 @@ def read_events(path: Path) -> ReadResult:
         .otherwise(c("_kind"))
     )
     sign = pl.when(reversal_posts).then(1).otherwise(c("_sign"))
-    txns = ok.select(
+    return ok.select(
         pl.lit("B").alias("provider"),
         c("token").alias("provider_txn_id"),
         c("card_token").alias("account_id"),
@@ -328,6 +332,14 @@ def read_events(path: Path) -> ReadResult:
         c("source_line"),
         c("raw_text"),
     )
+
+
+def read_events(path: Path) -> ReadResult:
+    name = path.name
+    ev, bad, incidents = parse_jsonl(path, EVENT_SCHEMA)
+    ev = _parse_fields(ev).with_columns(reasons_expr(_event_checks()).alias("reason"))
+    rejected = ev.filter(pl.col("reason").is_not_null())
+    txns = _canonical_rows(ev.filter(pl.col("reason").is_null()), name)
     compare = [k for k in CANONICAL_SCHEMA if k != "source_line"]
     kept, conflicts = in_file_repeats(txns, ["provider_txn_id"], compare)
     conflicts = conflict_reasons(conflicts, "token")

@@ -31,15 +31,14 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from feeds.readers.common import (
-    Incident,
     ReadResult,
     concat_quarantine,
     decode_bytes,
     in_file_repeats,
     refuse,
 )
-from feeds.readers.pan import describe, mask_with_hits, might_hold_pan
-from feeds.readers.provider_a import conflict_reasons
+from feeds.readers.pan import Incident, describe, mask_with_hits, might_hold_pan
+from feeds.readers.provider_a import balance_repeats, conflict_reasons
 from schemas.canonical import BALANCE_SCHEMA, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, conform
 
 LONDON = ZoneInfo("Europe/London")
@@ -349,8 +348,6 @@ def read_balances(path: Path) -> ReadResult:
         ],
         schema=BALANCE_SCHEMA,
     )
-    from feeds.readers.provider_a import balance_repeats
-
     frame, conflicts = balance_repeats(frame)
     quarantine = [pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)]
     if conflicts.height:

@@ -25,7 +25,6 @@ from pathlib import Path
 import polars as pl
 
 from feeds.readers.common import (
-    Incident,
     check_header,
     concat_quarantine,
     decode_bytes,
@@ -36,7 +35,7 @@ from feeds.readers.common import (
     refuse,
     split_lines,
 )
-from feeds.readers.pan import mask_frame
+from feeds.readers.pan import Incident, mask_frame
 from schemas.council_policy import PolicyError, parse_councils
 from schemas.reference import CARDHOLDERS, COUNCILS_YAML, REFERENCE_FILES, ReferenceData, ReferenceFile
 

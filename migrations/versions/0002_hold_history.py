@@ -9,8 +9,8 @@ days had loaded saw today's holds, not that day's. With ``held_amount_pence`` an
 ``hold_closed_on`` the holds open at the end of any day can be read back exactly
 (``records.transactions.open_holds``).
 
-The baseline (0001) creates tables from the current declarations, so on a database created
-after this change the columns already exist; the upgrade adds only what is missing. Rows stored
+The frozen baseline (0001, the schema as of 0014) has these columns, so on a database created
+after this change they already exist; the upgrade adds only what is missing. Rows stored
 before the upgrade keep ``hold_closed_on`` null: their holds read as they did before.
 """
 

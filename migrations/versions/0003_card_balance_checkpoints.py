@@ -9,8 +9,8 @@ reconciliation cost grew with the length of the ledger. ``card_balance_checkpoin
 account and day, the sum of its postings up to a posting id; a balance is that checkpoint plus the
 postings made since (exactly the plain sum: postings are immutable and ids rise in commit order).
 
-The baseline (0001) creates tables from the current declarations, so on a database created after this
-change the table already exists; the upgrade creates it only when missing. The table is derived data:
+The frozen baseline (0001, the schema as of 0014) has the table, so on a database created after this
+change it already exists; the upgrade creates it only when missing. The table is derived data:
 it starts empty and fills on the next read.
 """
 

@@ -4,8 +4,8 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02
 
-The baseline (0001) creates tables from the current declarations, so on a database created after
-this change the columns already exist; the upgrade adds only what is missing.
+The frozen baseline (0001, the schema as of 0014) has these columns, so on a database created after
+this change they already exist; the upgrade adds only what is missing.
 """
 
 import sqlalchemy as sa

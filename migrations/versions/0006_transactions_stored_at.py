@@ -9,7 +9,7 @@ items on those days were written since the previous screening run (``screening.r
 this column says which. Rows written before this change have no time and count as new.
 ``ix_transactions_kind_date`` serves the nightly reads of one kind over a window (loads seen, other
 money in, screening's cash/payment/load history), which otherwise scan every item of the window. The
-baseline (0001) creates tables from the current declarations, so the upgrade adds only what is missing.
+frozen baseline (0001, the schema as of 0014) has both, so the upgrade adds only what is missing.
 """
 
 import sqlalchemy as sa

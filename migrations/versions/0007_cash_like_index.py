@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from migrations import create_index_if_missing
-from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 
 revision = "0007"
 down_revision = "0006"
@@ -23,6 +22,8 @@ branch_labels = None
 depends_on = None
 
 NAME = "ix_transactions_cash_like_date"
+# Frozen: the cash-like purchases as this revision defined them (schemas.mcc.CASH_LIKE_PURCHASE_SQL today).
+CASH_LIKE_PURCHASE_SQL = "kind = 'card_purchase' AND mcc IN ('4829', '6051', '6540')"
 
 
 def upgrade() -> None:

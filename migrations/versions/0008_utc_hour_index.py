@@ -8,22 +8,30 @@ The unusual-hours rule looks at card use in the night hours over the 42 days bef
 Without this index the read filtered every item of those days (its cost grew until the window was
 full: 0.5 s of a 60-day night, PostgreSQL, 10,000 cards). With it the database reads only the night
 hours' items. The hour is an expression (``records.tables.utc_hour_sql``), spelt differently by each
-database, so the index is DDL (``records.tables.utc_hour_index_ddl``); the baseline creates it on a new
-database, this adds it to an older one.
+database, so the index is DDL, written out here per database as this revision declared it
+(``records.tables.utc_hour_index_ddl`` declares it today); the baseline has it on a new database, this
+adds it to an older one.
 """
 
 from alembic import op
-
-from records.tables import UTC_HOUR_INDEX, utc_hour_index_ddl
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+UTC_HOUR_INDEX = "ix_transactions_utc_hour"
+# Frozen: the index as this revision declared it, per database (records.tables.utc_hour_index_ddl today).
+UTC_HOUR_INDEX_DDL = {
+    "sqlite": "CREATE INDEX IF NOT EXISTS ix_transactions_utc_hour ON transactions"
+    " ((CAST(substr(occurred_at_utc, 12, 2) AS INTEGER)), kind, london_date)",
+    "postgresql": "CREATE INDEX IF NOT EXISTS ix_transactions_utc_hour ON transactions"
+    " ((CAST(EXTRACT(HOUR FROM occurred_at_utc AT TIME ZONE 'UTC') AS INTEGER)), kind, london_date)",
+}
+
 
 def upgrade() -> None:
-    op.execute(utc_hour_index_ddl(op.get_bind().dialect.name))
+    op.execute(UTC_HOUR_INDEX_DDL[op.get_bind().dialect.name])
 
 
 def downgrade() -> None:

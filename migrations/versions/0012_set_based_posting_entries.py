@@ -20,12 +20,6 @@ databases have the declared schema. Downgrade restores the foreign key and the p
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.guards import (
-    POSTGRES_DDL,
-    POSTGRES_ENTRY_CHECK_TRIGGERS,
-    POSTGRES_SET_BASED_ENTRY_REFERENCE,
-    check_new_postings_ddl,
-)
 from migrations import create_table_if_missing
 
 revision = "0012"
@@ -34,6 +28,75 @@ branch_labels = None
 depends_on = None
 
 TABLE = "posting_entry_checks"
+# Frozen: the SQL this revision needs, as it stood here (ledger/guards.py holds today's declaration).
+# The postings' statement check now records each statement's range of entry ids; the check at commit.
+CHECK_NEW_POSTINGS = """
+    CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE bad bigint; bad_code text;
+    BEGIN
+      SELECT np.entry_id INTO bad FROM new_postings np
+       WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
+          USING ERRCODE = 'restrict_violation';
+      END IF;
+      SELECT np.account_code INTO bad_code FROM new_postings np
+       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      -- Their entries must exist by commit: checked then, over this statement's range of entry ids.
+      INSERT INTO posting_entry_checks (min_entry_id, max_entry_id)
+        SELECT min(np.entry_id), max(np.entry_id) FROM new_postings np HAVING count(*) > 0;
+      RETURN NULL;
+    END $$
+    """
+
+CHECK_POSTING_ENTRIES = """
+    CREATE OR REPLACE FUNCTION careledger_check_posting_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE bad bigint;
+    BEGIN
+      EXECUTE 'SELECT p.entry_id FROM postings p WHERE p.entry_id BETWEEN $1 AND $2'
+              ' AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = p.entry_id'
+              ' AND e.entry_id BETWEEN $1 AND $2) LIMIT 1'
+        INTO bad USING NEW.min_entry_id, NEW.max_entry_id;
+      IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'careledger: posting to journal entry %, which does not exist (a posting''s entry must be written in the same transaction)', bad
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      DELETE FROM posting_entry_checks WHERE check_id = NEW.check_id;
+      RETURN NULL;
+    END $$
+    """
+
+# As it was before this revision (0005), for the downgrade.
+CHECK_NEW_POSTINGS_BEFORE = """
+    CREATE OR REPLACE FUNCTION careledger_check_new_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE bad bigint; bad_code text;
+    BEGIN
+      SELECT np.entry_id INTO bad FROM new_postings np
+       WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.entry_id = np.entry_id) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: journal entry % is already posted; its postings cannot change', bad
+          USING ERRCODE = 'restrict_violation';
+      END IF;
+      SELECT np.account_code INTO bad_code FROM new_postings np
+       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.code = np.account_code) LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'careledger: posting to account %, which is not in the chart of accounts', bad_code
+          USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      RETURN NULL;
+    END $$
+    """
+
+ENTRY_CHECK_TRIGGERS = (
+    "DROP TRIGGER IF EXISTS posting_entries_exist ON posting_entry_checks",
+    "CREATE CONSTRAINT TRIGGER posting_entries_exist AFTER INSERT ON posting_entry_checks"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION careledger_check_posting_entries()",
+)
+ENTRY_REFERENCE = ("postings", "fk_postings_entry")  # the deferred foreign key the check replaces
 
 
 def upgrade() -> None:
@@ -41,26 +104,29 @@ def upgrade() -> None:
         op,
         TABLE,
         sa.Column("check_id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("min_entry_id", sa.BigInteger, nullable=False),
-        sa.Column("max_entry_id", sa.BigInteger, nullable=False),
+        sa.Column("min_entry_id", sa.BigInteger, nullable=False, comment="lowest entry_id the statement's postings name"),
+        sa.Column("max_entry_id", sa.BigInteger, nullable=False, comment="highest entry_id the statement's postings name"),
+        comment=(
+            "PostgreSQL's bookkeeping for the rule that every posting's journal entry exists by commit: each INSERT"
+            " into `postings` adds one row here, and a constraint trigger deferred to commit checks that no posting"
+            " with an entry_id in the row's range lacks its entry, then removes the row. Empty between transactions."
+            " On SQLite the deferred foreign key `fk_postings_entry` does this and the table stays empty."
+        ),
     )
     if op.get_bind().dialect.name != "postgresql":
         return
-    for ddl in POSTGRES_DDL:  # the functions, with the new check (CREATE OR REPLACE)
-        if ddl.lstrip().startswith("CREATE OR REPLACE FUNCTION"):
-            op.execute(ddl)
-    for ddl in POSTGRES_ENTRY_CHECK_TRIGGERS:
+    for ddl in (CHECK_NEW_POSTINGS, CHECK_POSTING_ENTRIES, *ENTRY_CHECK_TRIGGERS):
         op.execute(ddl)
-    table, constraint = POSTGRES_SET_BASED_ENTRY_REFERENCE
+    table, constraint = ENTRY_REFERENCE
     op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint}")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS posting_entries_exist ON {TABLE}")
-        op.execute(check_new_postings_ddl(entry_checks=False))  # as it was before this revision
+        op.execute(CHECK_NEW_POSTINGS_BEFORE)
         op.execute("DROP FUNCTION IF EXISTS careledger_check_posting_entries()")
-        table, constraint = POSTGRES_SET_BASED_ENTRY_REFERENCE
+        table, constraint = ENTRY_REFERENCE
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT {constraint} FOREIGN KEY (entry_id)"
             " REFERENCES journal_entries (entry_id) DEFERRABLE INITIALLY DEFERRED"

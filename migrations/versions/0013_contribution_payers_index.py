@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from migrations import create_index_if_missing
-from schemas.canonical import CONTRIBUTION_SQL
 
 revision = "0013"
 down_revision = "0012"
@@ -23,6 +22,8 @@ branch_labels = None
 depends_on = None
 
 NAME = "ix_transactions_contribution_payers"
+# Frozen: contributions as this revision defined them (schemas.canonical.CONTRIBUTION_SQL today).
+CONTRIBUTION_SQL = "kind = 'contribution'"
 
 
 def upgrade() -> None:

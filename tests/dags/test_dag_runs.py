@@ -13,15 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
+import shutil
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from careledger import airflow_runner
+from careledger.cli import app
+from db.engine import get_engine
+from records.reference import load_reference
+from schemas.council_policy import parse_councils
+from simulator import simulate
 from tests.conftest import drop_pg_database, make_pg_database, migrate
 from tests.dags import snapshots
+from tests.dags.airflow_stack import free_port
 
 COUNCIL = "Testshire"
 START = dt.date(2026, 3, 2)  # a Monday; the simulated council's weekly day falls inside the week
@@ -32,8 +41,6 @@ SEED = 11
 
 @pytest.fixture(scope="module")
 def sim_drops(tmp_path_factory) -> Path:
-    from simulator import simulate
-
     out = tmp_path_factory.mktemp("sim")
     result = simulate(COUNCIL, CLIENTS, START, DAYS, SEED, out)
     assert len(result.drops) == DAYS
@@ -45,9 +52,6 @@ def _days() -> list[dt.date]:
 
 
 def _weekly_days(url: str) -> set[int]:
-    from db.engine import get_engine
-    from records.reference import load_reference
-
     with get_engine(url).connect() as conn:
         return {p.clawback_isoweekday for p in load_reference(conn).councils.values()}
 
@@ -65,8 +69,6 @@ def run_days_through_dags(url: str, drops: Path, out: Path, dags: dict, days: li
 
 
 def _cli(*args: str) -> str:
-    from careledger.cli import app
-
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)
     assert result.exit_code in (0, 2), f"careledger {' '.join(args)} exited {result.exit_code}:\n{result.output}"
     return result.output
@@ -103,8 +105,6 @@ def test_week_through_dags_matches_cli_and_reruns_change_nothing(db_url, sim_dro
     # changes nothing; and the DAGs are only wiring — the same days through the CLI give the same
     # books, exceptions, cases, alerts and clawback schedule.
     days = _days()
-    from schemas.council_policy import parse_councils
-
     policy = parse_councils((sim_drops / days[0].strftime("%Y%m%d") / "councils.yaml").read_text(encoding="utf-8"))[COUNCIL]
     weekly = next(i for i, d in enumerate(days) if d.isoweekday() == policy.clawback_isoweekday)
     first = run_days_through_dags(db_url, sim_drops, tmp_path / "out-dags", dags, days[: weekly + 1])
@@ -146,11 +146,6 @@ def test_week_through_dags_matches_cli_and_reruns_change_nothing(db_url, sim_dro
 @pytest.mark.slow
 def test_clawback_is_never_approved_without_a_named_approver(sqlite_url, sim_drops, dags, tmp_path):
     # Goal: the schedule is computed by the weekly run but instructions wait for approval.
-    from sqlalchemy import text
-
-    from db.engine import get_engine
-    from schemas.council_policy import parse_councils
-
     days = _days()
     policy = parse_councils((sim_drops / days[0].strftime("%Y%m%d") / "councils.yaml").read_text(encoding="utf-8"))[COUNCIL]
     weekly = next(d for d in days if d.isoweekday() == policy.clawback_isoweekday)
@@ -170,25 +165,16 @@ def test_clawback_is_never_approved_without_a_named_approver(sqlite_url, sim_dro
     assert {tuple(r) for r in rows} == {("approved", "A Finance")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_sink():
     """A local SMTP server collecting what Airflow's SmtpNotifier sends (connection smtp_default)."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
     received = []
 
     class Collect(Message):
         def handle_message(self, message):
             received.append(message)
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Collect(), hostname="127.0.0.1", port=port)
     controller.start()
     conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
@@ -209,12 +195,6 @@ def smtp_sink():
 def test_corrupt_file_fails_only_its_own_task_and_mails_finance(sqlite_url, sim_drops, dags, tmp_path, smtp_sink):
     # Goal: one unreadable provider file fails its mapped task; every other file of the day loads,
     # the day is screened, the other providers' assets are marked, and finance gets an e-mail.
-    import shutil
-
-    from sqlalchemy import text
-
-    from db.engine import get_engine
-
     day = _days()[0]
     drops = tmp_path / "drops"
     shutil.copytree(sim_drops / day.strftime("%Y%m%d"), drops / day.strftime("%Y%m%d"))

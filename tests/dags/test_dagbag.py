@@ -1,4 +1,6 @@
-"""The DAGs load, have the expected shape, and stay thin (no heavy imports at parse time)."""
+"""The DAGs load, have the expected shape, and stay thin (no heavy imports at parse time).
+
+Airflow is imported at the top: tests/dags/conftest.py has configured it before pytest imports this file."""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ import configparser
 import datetime as dt
 from pathlib import Path
 
+import pendulum
 import pytest
+from airflow.configuration import conf
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import AssetOrTimeSchedule
+from airflow.utils.file import list_py_file_paths
 
 from careledger import airflow_runner
 from tests.dags.conftest import AIRFLOW_HOME
@@ -49,8 +56,6 @@ def test_dag_files_import_nothing_heavy_at_top_level():
 
 
 def test_every_dag_takes_an_explicit_day_and_mails_finance_on_failure(dags):
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
     for dag_id, dag in dags.items():
         assert "day" in dag.params, dag_id
         assert dag.params["day"] is None, f"{dag_id}: day must default to empty (derived from the run)"
@@ -64,8 +69,6 @@ def test_every_dag_takes_an_explicit_day_and_mails_finance_on_failure(dags):
 
 
 def test_schedules(dags):
-    from airflow.sdk import AssetOrTimeSchedule
-
     recon = dags["reconciliation_nightly"]
     assert isinstance(recon.timetable, AssetOrTimeSchedule)
     assert {a.name for a in recon.timetable.asset_condition.objects} == {"careledger_feed_A", "careledger_feed_B", "careledger_feed_C"}
@@ -81,11 +84,20 @@ def test_schedules(dags):
     assert claw.params["approve"] is False and claw.params["approved_by"] == ""
 
 
-def test_logical_dates_match_the_schedules():
-    # The 02:00 London run on 30 March (BST) loads 29 March; in winter 02:00 London is 02:00 UTC.
-    assert airflow_runner.logical_date_for("card_feeds_daily", dt.date(2026, 3, 29)) == dt.datetime(2026, 3, 30, 1, 0, tzinfo=dt.UTC)
-    assert airflow_runner.logical_date_for("card_feeds_daily", dt.date(2026, 1, 5)) == dt.datetime(2026, 1, 6, 2, 0, tzinfo=dt.UTC)
-    assert airflow_runner.logical_date_for("clawback_weekly", dt.date(2026, 1, 7)) == dt.datetime(2026, 1, 7, 7, 0, tzinfo=dt.UTC)
+def test_logical_dates_match_the_schedules(dags):
+    # Goal: the in-process runs take their logical dates from the DAGs' own schedules (cron and
+    # DAY_OFFSET, written once in each DAG file). The 02:00 London run on 30 March (BST) loads 29 March;
+    # in winter 02:00 London is 02:00 UTC.
+    feeds, claw = dags["card_feeds_daily"], dags["clawback_weekly"]
+    assert airflow_runner.logical_date_for(feeds, dt.date(2026, 3, 29)) == dt.datetime(2026, 3, 30, 1, 0, tzinfo=dt.UTC)
+    assert airflow_runner.logical_date_for(feeds, dt.date(2026, 1, 5)) == dt.datetime(2026, 1, 6, 2, 0, tzinfo=dt.UTC)
+    assert airflow_runner.logical_date_for(claw, dt.date(2026, 1, 7)) == dt.datetime(2026, 1, 7, 7, 0, tzinfo=dt.UTC)
+    assert airflow_runner.logical_date_for(dags["reconciliation_nightly"], dt.date(2026, 1, 5)) == dt.datetime(
+        2026, 1, 6, 6, 0, tzinfo=dt.UTC
+    )  # the time part of its Asset-or-time schedule
+    assert {dag_id: airflow_runner.day_offset(dag) for dag_id, dag in dags.items()} == {
+        "card_feeds_daily": 1, "reconciliation_nightly": 1, "clawback_weekly": 0, "contributions_weekly": 0,
+    }
 
 
 def test_airflow_cfg_in_the_repository():
@@ -101,8 +113,6 @@ def test_airflow_cfg_in_the_repository():
 
 def test_airflow_reads_the_repository_cfg(dags):
     # Goal: the running Airflow resolved our file (not a default one) and points at dags/.
-    from airflow.configuration import conf
-
     assert Path(conf.get("core", "dags_folder")) == DAGS_DIR
     assert conf.getboolean("core", "load_examples") is False
     assert conf.get("core", "default_timezone") == "Europe/London"
@@ -111,8 +121,6 @@ def test_airflow_reads_the_repository_cfg(dags):
 
 def test_helpers_are_not_parsed_as_dag_files(dags):
     # Goal: dags/.airflowignore keeps _common.py out of the DAG processor's file list.
-    from airflow.utils.file import list_py_file_paths
-
     names = {Path(p).name for p in list_py_file_paths(str(DAGS_DIR))}
     assert names == {f"{dag_id}.py" for dag_id in EXPECTED_TASKS}
 
@@ -130,13 +138,11 @@ def test_the_day_a_run_works_on(dags):
     # 23:30 UTC on 31 March is already 1 April in London: a weekly run (offset 0) works for 1 April.
     assert _common.resolve_day(None, [], dt.datetime(2026, 3, 31, 23, 30, tzinfo=utc), 0) == dt.date(2026, 4, 1)
     # The scheduler's logical date is a pendulum DateTime; the day must come out a plain date.
-    import pendulum
-
     day = _common.resolve_day(None, [], pendulum.datetime(2026, 3, 3, 2, 0, tz="Europe/London"), 1)
     assert type(day) is dt.date and day == dt.date(2026, 3, 2)
     for dag_id in airflow_runner.DAG_IDS:
-        at = airflow_runner.logical_date_for(dag_id, dt.date(2026, 3, 29))
-        offset = airflow_runner.SCHEDULE_LONDON[dag_id][1]
+        at = airflow_runner.logical_date_for(dags[dag_id], dt.date(2026, 3, 29))
+        offset = airflow_runner.day_offset(dags[dag_id])
         assert _common.resolve_day(None, [], at, offset) == dt.date(2026, 3, 29), dag_id
 
 

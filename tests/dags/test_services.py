@@ -27,12 +27,14 @@ import uuid
 from email import policy as email_policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from careledger import airflow_runner
 from db.engine import get_engine, take_ledger_lock
 from ledger.verify import verify_ledger
 from tests.conftest import PG_URL, drop_pg_database, make_pg_database, migrate, require_pg
+from tests.dags.airflow_stack import AirflowStack, free_port
 from tests.ingest import drops
 from tests.ingest.test_concurrency import ledger_by_key
 
@@ -96,10 +98,8 @@ def metadata_db():
 
 @pytest.fixture(scope="module")
 def mailbox():
-    from aiosmtpd.controller import Controller
-
     box = Mailbox()
-    port = airflow_runner._free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -118,8 +118,8 @@ def services(metadata_db, mailbox, tmp_path_factory):
     redis = f"redis://127.0.0.1:6379/{2 + uuid.uuid4().int % 14}"
     smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
             "extra": {"disable_ssl": True, "disable_tls": True, "retry_limit": 0, "timeout": 10}}
-    stack = airflow_runner.AirflowStack(
-        tmp_path_factory.mktemp("airflow-services"), metadata_db, workers=2, api_port=airflow_runner._free_port(),
+    stack = AirflowStack(
+        tmp_path_factory.mktemp("airflow-services"), metadata_db, workers=2, api_port=free_port(),
         broker_url=redis, result_backend=redis,
         extra_env={
             "CARELEDGER_TASK_RETRIES": "0",  # a failure shows at once instead of after a retry delay
@@ -135,7 +135,7 @@ def services(metadata_db, mailbox, tmp_path_factory):
 
 
 @contextlib.contextmanager
-def logs_on_failure(stack: airflow_runner.AirflowStack, box: Mailbox, dag_id: str, run_ids: list[str]):
+def logs_on_failure(stack: AirflowStack, box: Mailbox, dag_id: str, run_ids: list[str]):
     """On a failed assertion, print the services' logs, the runs' task logs and the e-mails received."""
     try:
         yield
@@ -150,7 +150,7 @@ def logs_on_failure(stack: airflow_runner.AirflowStack, box: Mailbox, dag_id: st
         raise
 
 
-def _wait(what: str, probe, timeout_s: float, stack: airflow_runner.AirflowStack):
+def _wait(what: str, probe, timeout_s: float, stack: AirflowStack):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         stack.check_alive()

@@ -7,9 +7,10 @@ import datetime as dt
 import polars as pl
 
 from reconciliation.balances import explanation_candidates, quarantined_effect, reconcile_balances
-from reconciliation.feed_arrival import FEED_FILES_SCHEMA, drop_date, feed_exceptions
+from reconciliation.feed_arrival import drop_date, feed_exceptions
 from reconciliation.funding import summarise_funding
 from reconciliation.loads import load_exceptions, match_loads
+from records.feed_register import FEED_FILES_SCHEMA
 
 D = dt.date(2026, 3, 10)
 REGISTER = pl.DataFrame(
