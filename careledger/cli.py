@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from careledger.commands import clawback, feeds, ledger, reconciliation, reports, screening, tools
+from careledger.commands import clawback, feeds, ledger, reconciliation, reports, screening, tools, workspace
 from careledger.commands.output import err
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-for _commands in (ledger, feeds, screening, reconciliation, reports, clawback, tools):
+for _commands in (ledger, feeds, screening, reconciliation, reports, clawback, tools, workspace):
     app.add_typer(_commands.app)
 
 

@@ -325,3 +325,20 @@ def statement(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.
     items = items.with_columns((pl.col("amount_pence").cum_sum() + opening).alias("running_balance_pence"))
     closing = opening + (int(items["amount_pence"].sum()) if items.height else 0)
     return Statement(client_id, date_from, date_to, opening, closing, items)
+
+
+def client_card_balance(conn: Connection, client_id: str, as_of: dt.date | None = None) -> dict[str, int]:
+    """The money on a client's card in the ledger at the end of ``as_of`` (all postings if None): the
+    council-funded and client-funded parts and their total. One aggregate in the database over the client's
+    card accounts (``ix_accounts_client``, then ``ix_postings_account_date``); no row comes back per posting."""
+    where_day = " AND p.london_date <= :d" if as_of is not None else ""
+    rows = conn.execute(
+        text(
+            "SELECT a.role, coalesce(sum(p.amount_pence), 0) FROM accounts a JOIN postings p ON p.account_code = a.code"
+            f" WHERE a.client_id = :c AND a.role IN ('card_council', 'card_client'){where_day} GROUP BY a.role"
+        ),
+        {"c": client_id, "d": as_of},
+    ).all()
+    parts = {role: int(pence) for role, pence in rows}
+    council, client = parts.get("card_council", 0), parts.get("card_client", 0)
+    return {"council_part_pence": council, "client_part_pence": client, "balance_pence": council + client}

@@ -82,7 +82,7 @@ sign_in_attempts = Table(
     Column("attempt_id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(100), nullable=False, comment="the name as typed (lower case), known or not"),
     Column("at", TZ, nullable=False, comment="when (UTC)"),
-    Column("succeeded", Boolean, nullable=False),
+    Column("outcome", String(20), nullable=False, comment="signed_in, refused (wrong name or password), locked, throttled or disabled"),
     Column("remote_addr", String(64), comment="the client's address as the server saw it"),
     comment="Every sign-in attempt: the record throttling and lock-out are computed from.",
 )

@@ -93,7 +93,7 @@ def _create_tables() -> None:
         sa.Column("attempt_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("username", sa.String(100), nullable=False),
         sa.Column("at", TZ, nullable=False),
-        sa.Column("succeeded", sa.Boolean, nullable=False),
+        sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("remote_addr", sa.String(64)),
     )
     create_table_if_missing(
