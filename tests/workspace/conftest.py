@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ from workspace.users import add_user
 PASSWORD = "correct horse battery staple"
 COUNCIL = "Testshire"
 START, DAYS = dt.date(2026, 3, 2), 35
+SECRET_KEY = secrets.token_urlsafe(48)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -115,6 +117,7 @@ class Browser:
 
     def __init__(self, url: str, **config) -> None:
         config.setdefault("address_attempts_per_minute", 100_000)  # every test signs in from "testclient"
+        config.setdefault("secret_key", SECRET_KEY)  # one key, so a session is valid in every test client
         self.app = create_app(url, fresh_config(**config))
         self.http = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
         self.csrf = ""
