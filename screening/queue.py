@@ -11,7 +11,6 @@ Why severity then age: the most severe and longest-waiting case is the one to op
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from screening.tables import suppressions
 
 PAGE_SIZE_MAX = 200  # rows one queue page may hold
 EARLIER_CASES_MAX = 50  # a client's earlier cases shown on a case page
+STATUS_FILTERS: tuple[str, ...] = ("open", "new", "acknowledged", "referred", "closed", "all")
 _SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=cases.c.severity, else_=-1)
 
 
@@ -37,7 +37,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """The queue's filters; None means "any". ``status`` "open" = open, acknowledged or referred; "all" = any."""
+    """The queue's filters; None means "any". ``status``: "open" = still open (open, acknowledged or referred),
+    "new" = open and not yet acknowledged, a status name = that status, "all" = any."""
 
     status: str = "open"
     rule: str | None = None
@@ -47,7 +48,7 @@ class QueueFilters:
     client_search: str | None = None
 
     def __post_init__(self) -> None:
-        assert self.status in ("open", "all", *STATUSES), f"unknown status filter {self.status!r}"
+        assert self.status in STATUS_FILTERS, f"unknown status filter {self.status!r}"
         assert self.severity is None or self.severity in SEVERITIES, f"unknown severity {self.severity!r}"
         assert self.older_than_days is None or self.older_than_days >= 0
 
@@ -60,6 +61,8 @@ def _filtered(scope: Scope, f: QueueFilters, today: dt.date) -> list:
     clauses = _in_scope(scope)
     if f.status == "open":
         clauses.append(cases.c.status.in_(OPEN_STATUSES))
+    elif f.status == "new":
+        clauses.append(cases.c.status == "open")
     elif f.status != "all":
         clauses.append(cases.c.status == f.status)
     if f.rule:
@@ -122,12 +125,3 @@ def active_suppressions(conn: Connection, client_id: str, rule: str, on: dt.date
         .order_by(suppressions.c.until_date.desc())
     ).mappings()
     return [dict(r) for r in rows]
-
-
-def clients_of_cases(conn: Connection, case_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """case id -> (council, client id), for the access log of a page that lists cases."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return {}
-    rows = conn.execute(select(cases.c.case_id, cases.c.council, cases.c.client_id).where(cases.c.case_id.in_(ids))).all()
-    return {int(i): (str(c), str(cl)) for i, c, cl in rows}

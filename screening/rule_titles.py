@@ -34,7 +34,7 @@ CHART: dict[str, tuple[str, int]] = {
     "cash_over_limit": ("cash", 42),
     "cash_not_allowed": ("cash", 42),
     "drain_after_load": ("in_out", 21),
-    "dormant_card": ("spend", 56),
+    "dormant_card": ("in_out", 56),
     "contributions_stopped": ("in_out", 91),
 }
 CHART_DEFAULT: tuple[str, int] = ("spend", 42)

@@ -18,6 +18,7 @@ WIDTH, HEIGHT = 720, 200
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 34
 COLOURS = ("#1d70b8", "#00703c")  # GOV.UK blue and green: 4.5:1 or more on white
 HIGHLIGHT = "#d4351c"  # days the case's evidence falls on
+BAND = "#e8e8e8"  # a period shaded behind the bars (a hospital stay, respite, after a death)
 
 
 def _nice_max(pence: int) -> int:
@@ -34,8 +35,10 @@ def _nice_max(pence: int) -> int:
 
 
 def daily_bars(days: Sequence[dt.date], series: Mapping[str, Sequence[int]], *, title: str,
-               highlight: frozenset[dt.date] = frozenset()) -> Markup:
-    """Bars per day for one or two series (e.g. {"Spent": [...], "Money in": [...]}), days with evidence in red."""
+               highlight: frozenset[dt.date] = frozenset(),
+               bands: Sequence[tuple[dt.date, dt.date, str]] = ()) -> Markup:
+    """Bars per day for one or two series (e.g. {"Spent": [...], "Money in": [...]}), days with evidence in red,
+    and shaded periods behind them (``bands``: first day, last day, label; e.g. a hospital stay)."""
     assert series and len(series) <= len(COLOURS), "one or two series"
     assert all(len(v) == len(days) for v in series.values()), "a value per day in every series"
     top = _nice_max(max((max(v) if v else 0) for v in series.values()))
@@ -48,6 +51,16 @@ def daily_bars(days: Sequence[dt.date], series: Mapping[str, Sequence[int]], *, 
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(_summary(days, series))}</desc>',
     ]
+    if days:
+        for first, last, label in bands:
+            i0 = max((first - days[0]).days, 0)
+            i1 = min((last - days[0]).days, len(days) - 1)
+            if i0 > i1:
+                continue
+            x0, x1 = LEFT + i0 * slot, LEFT + (i1 + 1) * slot
+            parts.append(f'<rect x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{plot_h}" fill="{BAND}">'
+                         f'<title>{escape(label)}</title></rect>')
+            parts.append(f'<text x="{x0 + 4:.1f}" y="{TOP + 14}" font-size="12" fill="#0b0c0c">{escape(label)}</text>')
     for frac in (0, 0.5, 1):
         y = TOP + plot_h * (1 - frac)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#b1b4b6" stroke-width="1"/>')

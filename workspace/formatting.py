@@ -26,7 +26,7 @@ LIFE_EVENT_WORDS = {
     "respite_start": "Respite stay began", "respite_end": "Respite stay ended", "deceased": "Died",
     "suspended": "Direct payment suspended", "resumed": "Direct payment resumed",
 }
-STATUS_WORDS = {"open": "Open", "acknowledged": "Acknowledged", "referred": "Referred", "closed": "Closed"}
+STATUS_WORDS = {"open": "New", "acknowledged": "Acknowledged", "referred": "Referred", "closed": "Closed"}
 OUTCOME_WORDS = {"confirmed": "Confirmed concern", "false_positive": "False alarm", "no_action_needed": "No action needed"}
 ACTION_WORDS = {
     "opened": "Case opened", "finding_added": "New finding added", "alert_raised": "Alert raised",

@@ -22,6 +22,7 @@ from screening import cases as workflow
 from screening.cases import OPEN_STATUSES, OUTCOMES, STATUSES, CaseError
 from screening.findings import SEVERITIES
 from screening.queue import (
+    STATUS_FILTERS,
     QueueFilters,
     active_suppressions,
     case_in_scope,
@@ -39,7 +40,7 @@ from workspace.web import NotFound, Principal, engine_of, form_of, render, role
 router = APIRouter()
 PAGE_SIZE = 50
 AGES = (7, 14, 28)  # the queue's "older than" choices, in days
-LOADS_DAYS = 120  # recent loads shown: this far back from today
+LOADS_DAYS = 120  # loads shown: from this far before the case's latest finding up to today
 SUPPRESS_DAYS_MAX = 366  # a suppression may run at most this far ahead
 
 
@@ -50,7 +51,7 @@ def _path(request: Request) -> str:
 def _filters(status: str, rule: str, severity: str, age: str, mine: str, client: str, principal: Principal) -> QueueFilters:
     """The queue's query string as filters; anything not on offer is ignored rather than refused."""
     return QueueFilters(
-        status=status if status in ("open", "all", *STATUSES) else "open",
+        status=status if status in STATUS_FILTERS else "open",
         rule=rule if rule in RULE_TITLES else None,
         severity=severity if severity in SEVERITIES else None,
         older_than_days=int(age) if age.isdigit() and int(age) in AGES else None,
@@ -79,10 +80,28 @@ def queue(request: Request, status: str = "open", rule: str = "", severity: str 
                        "age": str(filters.older_than_days or ""), "mine": mine == "1", "client": filters.client_search or ""})
 
 
-def _chart(conn: Connection, case: dict[str, Any], evidence: list[dict]) -> dict[str, Any]:
-    """The case's window as a bar chart: what the rule is about (cash, spending, money in and out) by day."""
+STAYS = {"hospital_admission": ("hospital_discharge", "In hospital"), "respite_start": ("respite_end", "In respite"),
+         "deceased": (None, "After death"), "suspended": ("resumed", "Suspended")}
+
+
+def life_event_bands(events: list[dict], last_day: dt.date) -> list[tuple[dt.date, dt.date, str]]:
+    """The periods the council's life events mark (a stay from admission to discharge, or to ``last_day``
+    when no discharge is recorded; everything after a death), for shading on the chart."""
+    out = []
+    for i, e in enumerate(events):
+        if e["event"] not in STAYS:
+            continue
+        closing, label = STAYS[e["event"]]
+        end = next((later["date"] for later in events[i + 1:] if closing and later["event"] == closing), last_day)
+        out.append((e["date"], end, label))
+    return out
+
+
+def _chart(conn: Connection, case: dict[str, Any], evidence: list[dict], life_events: list[dict]) -> dict[str, Any]:
+    """The case's window as a bar chart: what the rule is about (cash, spending, money in and out) by day,
+    ending on the latest evidence day (or finding), with the client's stays shaded."""
     what, days = chart_for(case["rule"])
-    end = case["last_finding_on"]
+    end = max([case["last_finding_on"], *(e["london_date"] for e in evidence if not e["missing"])])
     start = end - dt.timedelta(days=days - 1)
     by_day = {f["london_date"]: f for f in client_daily_flows(conn, case["client_id"], start, end)}
     axis = [start + dt.timedelta(days=i) for i in range(days)]
@@ -92,7 +111,10 @@ def _chart(conn: Connection, case: dict[str, Any], evidence: list[dict]) -> dict
     highlight = frozenset(e["london_date"] for e in evidence if not e["missing"])
     title = {"cash": "Cash taken per day", "spend": "Money spent per day", "in_out": "Money spent and paid in per day"}[what]
     title += f", {days} days to {end.day} {end:%b %Y}"
-    return {"svg": daily_bars(axis, series, title=title, highlight=highlight), "title": title,
+    bands = life_event_bands(life_events, end)
+    return {"svg": daily_bars(axis, series, title=title, highlight=highlight, bands=bands), "title": title,
+            "bands": bool([b for b in bands if b[1] >= start and b[0] <= end]),
+            "empty": not any(any(v) for v in series.values()),
             "rows": [(d, *[series[label][i] for label, _ in pick]) for i, d in enumerate(axis) if any(series[lbl][i] for lbl, _ in pick)],
             "labels": [label for label, _ in pick]}
 
@@ -100,18 +122,21 @@ def _chart(conn: Connection, case: dict[str, Any], evidence: list[dict]) -> dict
 def _case_context(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str, Any]:
     """Everything the case page shows, each part read by its owner's function over a bounded window."""
     shown = workflow.show_case(conn, case["case_id"])
-    evidence = evidence_items(conn, case["evidence"].split())
+    evidence = sorted(evidence_items(conn, case["evidence"].split()),
+                      key=lambda e: (e["missing"], e.get("occurred_at_utc") or dt.datetime.min.replace(tzinfo=dt.UTC)))
     holder = cardholder(conn, case["client_id"])
+    life_events = client_life_events(conn, case["client_id"])
     team = holder["team"] if holder else None
     return {
         "case": case, "findings": shown["findings"], "events": shown["events"], "evidence": evidence,
         "evidence_total": len(case["evidence"].split()), "holder": holder,
         "card_last4": (holder["account_id"] or "")[-4:] if holder else (case["account_id"] or "")[-4:],
-        "life_events": client_life_events(conn, case["client_id"]),
+        "life_events": life_events,
         "earlier": earlier_cases(conn, case["client_id"], except_case=case["case_id"]),
         "balance": client_card_balance(conn, case["client_id"]),
-        "loads": client_recent_items(conn, case["client_id"], today - dt.timedelta(days=LOADS_DAYS), today, ["council_load"], limit=6),
-        "chart": _chart(conn, case, evidence),
+        "loads": client_recent_items(conn, case["client_id"], case["last_finding_on"] - dt.timedelta(days=LOADS_DAYS),
+                                     max(today, case["last_finding_on"]), ["council_load"], limit=6),
+        "chart": _chart(conn, case, evidence, life_events),
         "suppressions": active_suppressions(conn, case["client_id"], case["rule"], today),
         "colleagues": team_colleagues(conn, case["council"], team) if team else [],
     }
