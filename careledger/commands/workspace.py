@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import secrets
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from careledger.commands.options import DbOpt, JsonOpt
 from careledger.commands.output import console, engine, table
-from workspace.config import ConfigError, load_config
+from workspace.config import ENV_PREFIX, ConfigError, load_config
 from workspace.demo import ensure_demo_users
 from workspace.passwords import PasswordError
 from workspace.users import UserError, add_user, describe, disable_user, list_users, set_password
@@ -43,6 +45,8 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if demo:
+        if not os.environ.get(ENV_PREFIX + "BASE_URL"):
+            config = replace(config, base_url=f"http://{host}:{port}")
         try:
             with engine(db).begin() as conn:
                 created = ensure_demo_users(conn)

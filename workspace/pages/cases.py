@@ -119,7 +119,7 @@ def _chart(conn: Connection, case: dict[str, Any], evidence: list[dict], life_ev
             "labels": [label for label, _ in pick]}
 
 
-def _case_context(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str, Any]:
+def case_context(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str, Any]:
     """Everything the case page shows, each part read by its owner's function over a bounded window."""
     shown = workflow.show_case(conn, case["case_id"])
     evidence = sorted(evidence_items(conn, case["evidence"].split()),
@@ -149,7 +149,7 @@ def _case_page(request: Request, principal: Principal, case_id: int, *, status: 
         case = case_in_scope(conn, principal.case_scope(), case_id)
         if case is None:
             raise NotFound()
-        context = _case_context(conn, case, today)
+        context = case_context(conn, case, today)
         access_log.record(conn, principal.viewer, f"case {case_id} page", _path(request), [(case["council"], case["client_id"])])
     return render(request, "case.html", status=status, principal=principal, error=error, done=done, today=today,
                   is_open=case["status"] in OPEN_STATUSES, outcomes=[(o, OUTCOME_WORDS[o]) for o in OUTCOMES],
