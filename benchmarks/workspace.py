@@ -256,6 +256,17 @@ def seed(url: str, *, cards: int = 5_000, days: int = 730, per_day: float = 1.5,
             "source_line": 2, "extract_file": "bench"})
         bulk_insert(conn, "ref_client_events", events)
         bulk_insert(conn, "accounts", _accounts(holders, now))
+    # The two big tables' secondary indexes are dropped for the copy and built again after it: the same
+    # indexes at the end, built once each instead of row by row (several times faster on this machine).
+    with engine.begin() as conn:
+        rebuild = [r[1] for r in conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename IN ('transactions', 'postings') AND indexname NOT LIKE '%pkey'"))]
+        names = [r[0] for r in conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename IN ('transactions', 'postings') AND indexname NOT LIKE '%pkey'"))]
+        for name in names:
+            conn.execute(text(f"DROP INDEX {name}"))
     for start in range(0, items.height, CHUNK_ROWS):
         part = items.slice(start, CHUNK_ROWS)
         with engine.begin() as conn:
@@ -263,6 +274,11 @@ def seed(url: str, *, cards: int = 5_000, days: int = 730, per_day: float = 1.5,
             bulk_insert(conn, "transactions", _transactions_frame(part, now), analyze=False)
             bulk_insert(conn, "postings", _postings_frame(part), analyze=False)
         _say(f"  copied {min(start + CHUNK_ROWS, items.height):,} / {items.height:,} items and their postings")
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for ddl in rebuild:
+            conn.execute(text(ddl))
+    _say(f"  built {len(rebuild)} indexes of transactions and postings again")
     with engine.begin() as conn:
         for table, frame in _cases(rng, items, cases, now).items():
             bulk_insert(conn, table, frame)

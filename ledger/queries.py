@@ -290,13 +290,7 @@ def statement(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.
     if date_to < date_from:
         raise ValueError(f"statement period ends ({date_to}) before it starts ({date_from})")
     card_filter = "a.client_id = :c AND a.role IN ('card_council', 'card_client')"
-    opening = conn.execute(
-        text(
-            "SELECT coalesce(sum(p.amount_pence), 0) FROM postings p JOIN accounts a ON a.code = p.account_code"
-            f" WHERE {card_filter} AND p.london_date < :f"
-        ),
-        {"c": client_id, "f": date_from},
-    ).scalar_one()
+    opening = client_card_balance(conn, client_id, date_from - dt.timedelta(days=1))["balance_pence"]
     rows = conn.execute(
         text(
             "SELECT e.london_date, e.entry_id, e.entry_type, e.description, e.provider_txn_id,"

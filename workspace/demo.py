@@ -36,6 +36,8 @@ def ensure_demo_users(conn: Connection) -> list[tuple[str, str, str]]:
     if others:
         raise UserError(f"this database has real users ({', '.join(others[:5])}): --demo is for the demo database only")
     teams = council_teams(conn, councils)
+    if not teams:
+        raise UserError("the database's cardholders name no team: run `make demo` first")
     out = []
     for username, display, role in DEMO_USERS:
         password = secrets.token_urlsafe(12)

@@ -19,6 +19,7 @@ from tests.ledger import factories as f
 LATER_COLUMNS = {
     "transactions": ("held_amount_pence", "hold_closed_on"),
     "suppressions": ("withdrawn_by", "withdrawn_at", "withdrawn_reason"),
+    "safeguarding_cases": ("assigned_to",),
 }
 
 
