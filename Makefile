@@ -1,11 +1,11 @@
-# The two set-up commands (README): `make demo` and `make test`. Each creates the virtual
+# The two set-up commands (README): `make demo` and `make test`; then `make serve` opens the workspace. Each creates the virtual
 # environment it needs from the pinned constraints, so a fresh machine needs only Python 3.11.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench venv clean
+.PHONY: demo serve test test-fast lint bench venv clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/careledger demo
+
+# The workspace on the demo database (run `make demo` first), one demo user per role; passwords printed once.
+serve: $(STAMP)
+	@test -f out/demo/careledger.db || { echo "No demo database yet: run 'make demo' first"; exit 1; }
+	$(BIN)/careledger serve --demo --db sqlite:///out/demo/careledger.db
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from careledger.commands import clawback, feeds, ledger, reconciliation, reports, screening, tools
+from careledger.commands import clawback, feeds, ledger, reconciliation, reports, screening, tools, workspace
 from careledger.commands.output import err
 from db.engine import DB_URL_ENV
 from feeds.readers import FileRefused
@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # an error is one plain line on stderr, not a box drawn across the terminal
 )
-for _commands in (ledger, feeds, screening, reconciliation, reports, clawback, tools):
+for _commands in (ledger, feeds, screening, reconciliation, reports, clawback, tools, workspace):
     app.add_typer(_commands.app)
 
 # Errors the libraries raise about what the person asked for, not a fault of the program: one line, exit 1.

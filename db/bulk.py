@@ -119,3 +119,12 @@ def to_date(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def to_utc(value: object) -> dt.datetime | None:
+    """An aware UTC moment from what either database returns for a ``TZ`` column (SQLite gives text,
+    with or without an offset; a moment stored without one is UTC, as everything here is)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

@@ -298,13 +298,7 @@ def statement(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.
     if date_to < date_from:
         raise ValueError(f"statement period ends ({date_to}) before it starts ({date_from})")
     card_filter = "a.client_id = :c AND a.role IN ('card_council', 'card_client')"
-    opening = conn.execute(
-        text(
-            "SELECT coalesce(sum(p.amount_pence), 0) FROM postings p JOIN accounts a ON a.code = p.account_code"
-            f" WHERE {card_filter} AND p.london_date < :f"
-        ),
-        {"c": client_id, "f": date_from},
-    ).scalar_one()
+    opening = client_card_balance(conn, client_id, date_from - dt.timedelta(days=1))["balance_pence"]
     rows = conn.execute(
         text(
             "SELECT e.london_date, e.entry_id, e.entry_type, e.description, e.provider_txn_id,"
@@ -413,3 +407,20 @@ def take_on_days(conn: Connection, through: dt.date) -> pl.DataFrame:
         text("SELECT provider, account_id, balance_date FROM card_take_ons WHERE balance_date <= :t"), {"t": through}
     ).all()
     return rows_frame(rows, TAKE_ON_DAYS_SCHEMA)
+
+
+def client_card_balance(conn: Connection, client_id: str, as_of: dt.date | None = None) -> dict[str, int]:
+    """The money on a client's card in the ledger at the end of ``as_of`` (all postings if None): the
+    council-funded and client-funded parts and their total. One aggregate in the database over the client's
+    card accounts (``ix_accounts_client``, then ``ix_postings_account_date``); no row comes back per posting."""
+    where_day = " AND p.london_date <= :d" if as_of is not None else ""
+    rows = conn.execute(
+        text(
+            "SELECT a.role, coalesce(sum(p.amount_pence), 0) FROM accounts a JOIN postings p ON p.account_code = a.code"
+            f" WHERE a.client_id = :c AND a.role IN ('card_council', 'card_client'){where_day} GROUP BY a.role"
+        ),
+        {"c": client_id, "d": as_of},
+    ).all()
+    parts = {role: int(pence) for role, pence in rows}
+    council, client = parts.get("card_council", 0), parts.get("card_client", 0)
+    return {"council_part_pence": council, "client_part_pence": client, "balance_pence": council + client}

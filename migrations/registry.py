@@ -2,7 +2,7 @@
 
 Why a registry: the migrations, the schema document and the tests need *all* tables; the shared
 records, the ledger and each area (screening, reconciliation, clawback) declare their own in their
-own ``tables`` module, so the people working on one own its schema, and this is the one list that
+own ``tables`` module (the workspace too: its users, sessions and access log), so the people working on one own its schema, and this is the one list that
 brings them together. It sits above every area, as the migrations do: it knows every table.
 """
 
@@ -17,6 +17,7 @@ import ledger.tables
 import reconciliation.tables
 import records.tables
 import screening.tables
+import workspace.tables
 from db.metadata import metadata
 
 TABLE_MODULES: tuple[ModuleType, ...] = (
@@ -25,6 +26,7 @@ TABLE_MODULES: tuple[ModuleType, ...] = (
     screening.tables,
     reconciliation.tables,
     clawback.tables,
+    workspace.tables,
 )
 
 

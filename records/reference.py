@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import polars as pl
 import yaml
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, and_, false, or_, select
 
-from db.bulk import bulk_insert
+from db.bulk import bulk_insert, to_date
 from db.bulk_read import query_frame
 from records.tables import REFERENCE_TABLES, ref_councils
 from schemas.council_policy import parse_councils
@@ -50,3 +53,40 @@ def load_reference(conn: Connection) -> ReferenceData:
 def council_names(conn: Connection) -> list[str]:
     """The councils in the stored extract, in order (none before the first extract)."""
     return [name for (name,) in conn.execute(select(ref_councils.c.name).order_by(ref_councils.c.name))]
+
+
+# --- one client, one team: what the workspace shows per page (indexes from migration 0015) ------------
+_HOLDERS = REFERENCE_TABLES["cardholders.csv"]
+_EVENTS = REFERENCE_TABLES["client_events.csv"]
+
+
+def team_clients(teams: Iterable[tuple[str, str]]) -> Select:
+    """A subquery of the client ids in these (council, team) pairs of the current extract: a safeguarding
+    lead's clients. No pairs, no clients."""
+    pairs = sorted(set(teams))
+    match = or_(*[and_(_HOLDERS.c.council == c, _HOLDERS.c.team == t) for c, t in pairs]) if pairs else false()
+    return select(_HOLDERS.c.client_id).where(match)
+
+
+def council_teams(conn: Connection, councils: Iterable[str]) -> list[tuple[str, str]]:
+    """The (council, team) pairs the current extract names for these councils, sorted."""
+    rows = conn.execute(
+        select(_HOLDERS.c.council, _HOLDERS.c.team).distinct()
+        .where(_HOLDERS.c.council.in_(sorted(set(councils))), _HOLDERS.c.team.is_not(None))
+    ).all()
+    return sorted((str(c), str(t)) for c, t in rows)
+
+
+def cardholder(conn: Connection, client_id: str) -> dict[str, Any] | None:
+    """The client's row of the current extract (card, budget, cash rules, team), or None."""
+    cols = [c for c in _HOLDERS.c if c.name not in ("row_id", "source_line", "extract_file")]
+    row = conn.execute(select(*cols).where(_HOLDERS.c.client_id == client_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def client_life_events(conn: Connection, client_id: str) -> list[dict[str, Any]]:
+    """The life events the council recorded for the client (hospital, respite, deceased, ...), oldest first."""
+    rows = conn.execute(
+        select(_EVENTS.c.event, _EVENTS.c.date).where(_EVENTS.c.client_id == client_id).order_by(_EVENTS.c.date, _EVENTS.c.event)
+    ).mappings()
+    return [{"event": r["event"], "date": to_date(r["date"])} for r in rows]

@@ -239,6 +239,12 @@ def _reference_table(ref: ReferenceFile) -> Table:
 
 
 REFERENCE_TABLES: dict[str, Table] = {ref.file_name: _reference_table(ref) for ref in REFERENCE_FILES}
+# A client's row and a team's clients (the workspace scopes safeguarding leads to teams), and a client's
+# life events, without reading the whole extract (migration 0015).
+_holders, _events = REFERENCE_TABLES["cardholders.csv"], REFERENCE_TABLES["client_events.csv"]
+Index("ix_ref_cardholders_client", _holders.c.client_id)
+Index("ix_ref_cardholders_team", _holders.c.council, _holders.c.team, _holders.c.client_id)
+Index("ix_ref_client_events_client", _events.c.client_id, _events.c.date)
 
 ref_councils = Table(
     "ref_councils",

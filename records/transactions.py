@@ -13,11 +13,11 @@ from collections.abc import Iterable
 import polars as pl
 from sqlalchemy import Connection, bindparam, text
 
-from db.bulk import sql_datetime
+from db.bulk import sql_datetime, to_date, to_utc
 from db.bulk_read import query_frame, rows_frame
 from db.sqlfilters import filtered_query, frame_where_in, rows_where_in
 from records.tables import utc_hour_sql
-from schemas.canonical import CANONICAL_SCHEMA, CONTRIBUTION_SQL
+from schemas.canonical import CANONICAL_SCHEMA, CONTRIBUTION_SQL, SPEND_KINDS
 from schemas.mcc import CASH_LIKE_PURCHASE_SQL
 
 
@@ -268,3 +268,74 @@ def first_item_days(conn: Connection, date_from: dt.date, date_to: dt.date) -> p
         {"w": date_from, "t": date_to},
     ).all()
     return rows_frame(rows, FIRST_ITEM_SCHEMA)
+
+
+# --- one client's items, as the workspace's case page shows them -------------------------------------
+EVIDENCE_ITEMS_MAX = 500  # evidence ids read for one page (a case's list; more are counted, not shown)
+# Items that moved or hold money: settled, or authorised and still holding funds (a settled clearing and
+# its closed authorisation are one payment, counted once).
+LIVE_SQL = "(status = 'settled' OR (status = 'pending' AND hold_open))"
+_SPEND_IN = "(" + ", ".join(f"'{k}'" for k in sorted(SPEND_KINDS)) + ")"
+CLIENT_DAILY_FLOWS_SQL = (
+    "SELECT london_date,"
+    " coalesce(sum(CASE WHEN amount_pence > 0 THEN amount_pence ELSE 0 END), 0),"
+    f" coalesce(sum(CASE WHEN amount_pence < 0 AND kind IN {_SPEND_IN} THEN -amount_pence ELSE 0 END), 0),"
+    f" coalesce(sum(CASE WHEN amount_pence < 0 AND (kind = 'cash' OR ({CASH_LIKE_PURCHASE_SQL})) THEN -amount_pence ELSE 0 END), 0)"
+    f" FROM transactions WHERE client_id = :c AND london_date >= :a AND london_date <= :b AND {LIVE_SQL}"
+    " GROUP BY london_date ORDER BY london_date"
+)
+
+
+def _last4(number: str | None) -> str | None:
+    return None if not number else str(number)[-4:]
+
+
+def evidence_items(conn: Connection, evidence_ids: list[str]) -> list[dict]:
+    """The items an evidence list names ('provider:provider_txn_id'), in its order, with the least data a
+    person needs: when (UTC; a settlement is shown at its authorisation's time, when the card was used, as
+    the rules see it), kind, status, amount, merchant, MCC, country, payee name, and the card's and payee
+    account's last 4 digits only (never the full numbers). Ids not stored come back with ``missing``."""
+    wanted = list(dict.fromkeys(evidence_ids))[:EVIDENCE_ITEMS_MAX]
+    by_provider: dict[str, list[str]] = {}
+    for ev in wanted:
+        provider, _, txn_id = ev.partition(":")
+        by_provider.setdefault(provider, []).append(txn_id)
+    sql = (
+        "SELECT t.provider, t.provider_txn_id, COALESCE(a.occurred_at_utc, t.occurred_at_utc), t.london_date, t.kind,"
+        " t.status, t.amount_pence, t.merchant_name, t.mcc, t.merchant_country, t.payee_name, t.account_id,"
+        " t.payee_account_number"
+        " FROM transactions t LEFT JOIN transactions a ON a.provider = t.provider AND a.provider_txn_id = t.related_txn_id"
+        " AND a.status = 'pending' AND t.status = 'settled'"
+        " WHERE t.provider = :p AND {match}"
+    )
+    found: dict[str, dict] = {}
+    for provider, ids in by_provider.items():
+        for r in rows_where_in(conn, sql, "t.provider_txn_id", ids, {"p": provider}):
+            found[f"{r[0]}:{r[1]}"] = {
+                "id": f"{r[0]}:{r[1]}", "occurred_at_utc": to_utc(r[2]), "london_date": to_date(r[3]), "kind": r[4],
+                "status": r[5], "amount_pence": int(r[6]), "merchant_name": r[7], "mcc": r[8], "merchant_country": r[9],
+                "payee_name": r[10], "card_last4": _last4(r[11]), "payee_account_last4": _last4(r[12]), "missing": False,
+            }
+    return [found.get(ev, {"id": ev, "missing": True}) for ev in wanted]
+
+
+def client_daily_flows(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.date) -> list[dict]:
+    """Per London day of [date_from, date_to] with live items: money in, money spent (card, cash, bank
+    payments) and cash (cash and cash-like purchases), in pence. Read by the client's date index: the
+    window's items only, summed in the database."""
+    rows = conn.execute(text(CLIENT_DAILY_FLOWS_SQL), {"c": client_id, "a": date_from, "b": date_to}).all()
+    return [{"london_date": to_date(r[0]), "in_pence": int(r[1]), "spend_pence": int(r[2]), "cash_pence": int(r[3])} for r in rows]
+
+
+def client_recent_items(conn: Connection, client_id: str, date_from: dt.date, date_to: dt.date, kinds: Iterable[str],
+                        *, limit: int = 20) -> list[dict]:
+    """The client's latest live items of these kinds in [date_from, date_to], newest first, at most ``limit``."""
+    assert 0 < limit <= 500, "a page shows a bounded number of items"
+    stmt = text(
+        "SELECT london_date, kind, amount_pence, reference, account_id FROM transactions"
+        f" WHERE client_id = :c AND london_date >= :a AND london_date <= :b AND kind IN :k AND {LIVE_SQL}"
+        " ORDER BY london_date DESC, occurred_at_utc DESC LIMIT :n"
+    ).bindparams(bindparam("k", expanding=True))
+    rows = conn.execute(stmt, {"c": client_id, "a": date_from, "b": date_to, "k": sorted(set(kinds)), "n": limit}).all()
+    return [{"london_date": to_date(r[0]), "kind": r[1], "amount_pence": int(r[2]), "reference": r[3], "card_last4": _last4(r[4])}
+            for r in rows]

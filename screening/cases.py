@@ -325,3 +325,62 @@ def open_cases_on(conn: Connection, council: str, as_of: dt.date) -> list[OpenCa
         {"c": council, "d": as_of},
     ).all()
     return [OpenCase(client_id, int(case_id), rule, to_date(opened_on)) for client_id, case_id, rule, opened_on in rows]
+
+
+# --- more of the workflow: assigning, notes, referrals, suppression from a case ---------------------
+def _open_case_row(conn: Connection, case_id: int, *, open_only: bool) -> dict[str, Any]:
+    row = conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == case_id)).mappings().first()
+    if row is None:
+        raise CaseError(f"no case {case_id}")
+    if open_only and row["status"] not in OPEN_STATUSES:
+        raise CaseError(f"case {case_id} is {row['status']}; only an open case can be changed so")
+    return dict(row)
+
+
+def assign_case(conn: Connection, case_id: int, assignee: str | None, *, actor: str) -> dict[str, Any]:
+    """Give an open case to one person (``assignee``, a workspace username), or back to the team (None).
+
+    Who may be given it (a colleague in the client's team) is the caller's check: the workspace offers only
+    them; this records the decision and who made it."""
+    if not actor:
+        raise CaseError("say who is making the change (--by)")
+    row = _open_case_row(conn, case_id, open_only=True)
+    now = _now()
+    conn.execute(
+        safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(
+            assigned_to=assignee or None, updated_at=now, updated_by=actor
+        )
+    )
+    note = f"assigned to {assignee}" if assignee else "returned to the team (assigned to nobody)"
+    _event(conn, case_id, "assigned", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
+    return {"case_id": case_id, "assigned_to": assignee or None, "was": row["assigned_to"]}
+
+
+def add_note(conn: Connection, case_id: int, note: str, *, actor: str) -> dict[str, Any]:
+    """Add a note to a case's history (any status: a closed case can still be written about)."""
+    if not actor:
+        raise CaseError("say who is writing the note (--by)")
+    if not (note or "").strip():
+        raise CaseError("a note needs some text")
+    row = _open_case_row(conn, case_id, open_only=False)
+    now = _now()
+    conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(note=note, updated_at=now, updated_by=actor))
+    _event(conn, case_id, "noted", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
+    return {"case_id": case_id, "noted": True}
+
+
+def refer_case(conn: Connection, case_id: int, to_whom: str, note: str | None, *, actor: str) -> dict[str, Any]:
+    """Refer a case on (e.g. to the safeguarding adults team, the police): whom it went to is required."""
+    if not (to_whom or "").strip():
+        raise CaseError("say whom the case is referred to (--to)")
+    text_ = f"referred to {to_whom.strip()}" + (f": {note.strip()}" if note and note.strip() else "")
+    return change_case(conn, case_id, "referred", actor=actor, note=text_)
+
+
+def suppress_for_case(conn: Connection, case_id: int, until: dt.date, reason: str, *, actor: str) -> int:
+    """Silence the case's rule for its client until ``until`` (findings still kept), recorded in the case's history."""
+    row = _open_case_row(conn, case_id, open_only=False)
+    suppression_id = suppress(conn, row["client_id"], row["rule"], until, reason, actor=actor)
+    _event(conn, case_id, "suppressed", actor=actor, from_status=row["status"], to_status=row["status"],
+           note=f"rule silenced for this client until {until.isoformat()}: {reason} (suppression {suppression_id})")
+    return suppression_id

@@ -35,6 +35,7 @@ safeguarding_cases = Table(
     Column("created_at", TZ, nullable=False, comment="when the case row was created (UTC)"),
     Column("updated_at", TZ, nullable=False, comment="when the case last changed (UTC)"),
     Column("updated_by", String(100), nullable=False, comment="who last changed the case ('screening' for the system)"),
+    Column("assigned_to", String(100), comment="the workspace user (username) the case is assigned to; null = the team's"),
 )
 Index("ix_safeguarding_cases_client_rule_status", safeguarding_cases.c.client_id, safeguarding_cases.c.rule, safeguarding_cases.c.status)
 Index("ix_safeguarding_cases_status", safeguarding_cases.c.status, safeguarding_cases.c.council)
@@ -96,7 +97,7 @@ case_events = Table(
     Column("case_id", Integer, ForeignKey("safeguarding_cases.case_id"), nullable=False, comment="the case"),
     Column("at", TZ, nullable=False, comment="when (UTC)"),
     Column("actor", String(100), nullable=False, comment="who ('screening' for the system)"),
-    Column("action", String(30), nullable=False, comment="opened, finding_added, alert_raised, alert_sent, acknowledged, referred, closed"),
+    Column("action", String(30), nullable=False, comment="opened, finding_added, alert_raised, alert_sent, acknowledged, assigned, noted, referred, suppressed, closed"),
     Column("from_status", String(20), comment="status before"),
     Column("to_status", String(20), comment="status after"),
     Column("outcome", String(20), comment="on closing: confirmed, false_positive or no_action_needed"),
@@ -104,6 +105,9 @@ case_events = Table(
     Column("finding_id", Integer, comment="the finding concerned, for opened / finding_added"),
 )
 Index("ix_case_events_case", case_events.c.case_id, case_events.c.event_id)
+# The database refuses UPDATE and DELETE on these (db/append_only.py, migration 0015): the history of a
+# case is evidence; a correction is a further event.
+APPEND_ONLY = {"case_events": "the case history is append-only; record a further event instead"}
 
 suppressions = Table(
     "suppressions",

@@ -15,9 +15,12 @@ from careledger.commands.output import console, engine
 from screening.alerts import send_pending_alerts
 from screening.cases import (
     CaseError,
+    add_note,
+    assign_case,
     change_case,
     list_cases,
     list_suppressions,
+    refer_case,
     show_case,
     suppress,
     withdraw_suppression,
@@ -99,7 +102,7 @@ def evaluate(
     for m in result["false_positives"][:30]:
         console.print(f"false positive: {m['rule']} {m['client_id']} {m['date']}")
 
-cases_app = typer.Typer(help="Safeguarding cases: list, show, acknowledge, refer, close, suppress, unsuppress.", no_args_is_help=True)
+cases_app = typer.Typer(help="Safeguarding cases: list, show, ack, assign, note, refer, close, suppress, unsuppress.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 
 def _record(db: str | None, json_out: bool, write, say) -> None:
@@ -180,9 +183,38 @@ def ack_cmd(case_id: int, by: ByOpt, note: Annotated[str | None, typer.Option()]
     _change(case_id, "acknowledged", by, note, None, db, json_out)
 
 @cases_app.command("refer")
-def refer_cmd(case_id: int, by: ByOpt, note: Annotated[str | None, typer.Option()] = None, db: DbOpt = None, json_out: JsonOpt = False) -> None:
-    """Refer a case on (e.g. to the safeguarding adults team)."""
-    _change(case_id, "referred", by, note, None, db, json_out)
+def refer_cmd(
+    case_id: int,
+    by: ByOpt,
+    to: Annotated[str | None, typer.Option("--to", help="Whom it is referred to, e.g. 'Adult Social Care safeguarding team'")] = None,
+    note: Annotated[str | None, typer.Option()] = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Refer a case on (e.g. to the safeguarding adults team); --to says to whom, as the workspace asks."""
+    if to is None:
+        _change(case_id, "referred", by, note, None, db, json_out)
+        return
+    _record(db, json_out, lambda conn: refer_case(conn, case_id, to, note, actor=by),
+            lambda r: f"Case {case_id}: {r['from']} -> {r['to']} (referred to {to})")
+
+@cases_app.command("assign")
+def assign_cmd(
+    case_id: int,
+    by: ByOpt,
+    to: Annotated[str | None, typer.Option("--to", help="Workspace user name; leave out to give it back to the team")] = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Assign an open case to one person (a workspace user name), or back to the team."""
+    _record(db, json_out, lambda conn: assign_case(conn, case_id, to, actor=by),
+            lambda r: f"Case {case_id}: assigned to {r['assigned_to'] or 'the team'}")
+
+@cases_app.command("note")
+def note_cmd(case_id: int, note: Annotated[str, typer.Option(help="The note")], by: ByOpt, db: DbOpt = None,
+             json_out: JsonOpt = False) -> None:
+    """Add a note to a case's history."""
+    _record(db, json_out, lambda conn: add_note(conn, case_id, note, actor=by), lambda r: f"Case {case_id}: note added")
 
 @cases_app.command("close")
 def close_cmd(

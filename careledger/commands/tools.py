@@ -1,4 +1,4 @@
-"""Whole-system commands: the demo and the benchmark."""
+"""Whole-system commands: the demo and the benchmarks."""
 
 from __future__ import annotations
 
@@ -52,3 +52,16 @@ def bench(
             f"{r['database']}: {r['ours']['total_s']:.1f}s end to end, {r['ratio_to_floor']:.2f}× the floor, "
             f"{r['ours']['postings_per_s'] or 0:,} postings/s, {r['ratio_to_orm']:.2f}× the ORM, peak {r['ours']['peak_rss_mb']:,} MB"
         )
+
+
+@app.command("bench-workspace")
+def bench_workspace(
+    cards: Annotated[int, typer.Option(help="Cards of the seeded council")] = 5_000,
+    days: Annotated[int, typer.Option(help="Days of history")] = 730,
+    requests: Annotated[int, typer.Option(help="Timed requests per page")] = 200,
+    keep: Annotated[bool, typer.Option(help="Keep the seeded PostgreSQL schema (its name is printed)")] = False,
+) -> None:
+    """Benchmark the workspace's pages over HTTP on a seeded PostgreSQL council; writes docs/performance.md."""
+    from benchmarks.workspace import main as workspace_main  # the web stack loads only for this command
+
+    workspace_main(cards=cards, days=days, requests=requests, keep=keep)

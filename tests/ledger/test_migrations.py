@@ -170,6 +170,7 @@ def test_revisions_carry_their_own_sql():
 LATER_COLUMNS = {
     "transactions": ("held_amount_pence", "hold_closed_on"),
     "suppressions": ("withdrawn_by", "withdrawn_at", "withdrawn_reason"),
+    "safeguarding_cases": ("assigned_to",),
 }
 
 
