@@ -34,3 +34,12 @@ def load_all_tables() -> MetaData:
     """The shared metadata, with every table of every module above declared on it."""
     assert all(m.metadata is metadata for m in TABLE_MODULES)
     return metadata
+
+
+def append_only_tables() -> dict[str, str]:
+    """Every table the database must refuse to edit (``db/append_only.py``), with the refusal's reason:
+    each tables module that has such tables declares them in its ``APPEND_ONLY``."""
+    out: dict[str, str] = {}
+    for module in TABLE_MODULES:
+        out.update(getattr(module, "APPEND_ONLY", {}))
+    return out

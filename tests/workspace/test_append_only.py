@@ -12,8 +12,6 @@ from sqlalchemy.exc import DBAPIError
 
 from db.engine import get_engine
 from migrations.migrate import current_revision, upgrade
-from screening.tables import APPEND_ONLY as SCREENING_APPEND_ONLY
-from workspace.tables import APPEND_ONLY as WORKSPACE_APPEND_ONLY
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -64,13 +62,6 @@ def test_database_refuses_update_and_delete(db_url, table):
         _seed_more = {"access_log": "INSERT INTO access_log (at, user_id, username, role, what, path) VALUES (:t, 1, 'a', 'admin', 'x', '/')",
                       "case_events": "INSERT INTO case_events (case_id, at, actor, action) VALUES (1, :t, 'lead', 'noted')"}[table]
         conn.execute(text(_seed_more), {"t": NOW})
-
-
-def test_migration_declares_what_the_tables_modules_say():
-    from importlib import import_module
-
-    m = import_module("migrations.versions.0015_workspace")
-    assert m.APPEND_ONLY == {**WORKSPACE_APPEND_ONLY, **SCREENING_APPEND_ONLY}
 
 
 def test_downgrade_past_0015_and_back(db_url):
