@@ -27,7 +27,7 @@ from sqlalchemy import Connection, select, text
 
 from db.engine import get_engine
 from screening.cases import _event
-from screening.rules import gbp, last4
+from screening.rules.text import gbp, last4
 from screening.tables import alerts, safeguarding_cases, screening_findings
 
 LONDON = ZoneInfo("Europe/London")

@@ -21,8 +21,7 @@ from sqlalchemy import Connection, and_, select
 from db.bulk import to_date
 from records.tables import REFERENCE_TABLES, ref_councils
 from schemas.council_policy import THRESHOLD_DEFAULTS, parse_councils
-from screening.findings import SEVERITIES, Finding
-from screening.rules import finding_key
+from screening.findings import SEVERITIES, Finding, finding_key
 from screening.tables import alerts, case_events, safeguarding_cases, screening_findings, suppressions
 
 OPEN_STATUSES: tuple[str, ...] = ("open", "acknowledged", "referred")

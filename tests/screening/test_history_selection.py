@@ -20,7 +20,8 @@ from feeds.ingest import ingest_drop
 from records.client_days import CLIENT_DAYS_SQL, rebuild_client_days
 from records.reference import save_reference
 from records.transactions import selected_transactions_sql
-from screening.rules import finding_key, run_rules
+from screening.findings import finding_key
+from screening.rules import run_rules
 from screening.run import load_input
 from tests.screening.builders import COUNCIL_YAML, cardholder, event, frame, reference, txn
 
