@@ -37,6 +37,16 @@ B_FIELDS = [
 ]
 
 
+# The output of three runs, pinned (sha256 over every file's relative path and bytes, tree_hash). Why pinned:
+# a refactoring of the simulator must not change a byte of what it writes for a seed; a change of its
+# behaviour (more noise, a new planted case) changes these on purpose, and the commit says so.
+GOLDEN = {
+    "Testshire 300 clients x 90 days, seed 11": "6ff4b8b89713442953d08c6cbf84452c9542d7c39d4f22d2138d3702fa41950f",
+    "Testshire 60 clients x 12 days, seed 5": "3e6f1d16379e9a1cb0f31c34126ea4f278c1a3f7ce98355b0abbf19ac1cbf6c6",
+    "Otherborough 80 clients x 20 days, seed 3, background only": "f8078cf6eb11876b4805663496f984207a76b82e4965a4e6b49f8f02f16476e2",
+}
+
+
 def tree_hash(root: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
@@ -64,9 +74,15 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2])
     c = simulate("Testshire", 60, START, 12, 6, tmp_path / "c")
     assert len(a.drops) == 12 and a.ground_truth == tmp_path / "a" / "ground_truth.json"
-    assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b")
+    assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b") == GOLDEN["Testshire 60 clients x 12 days, seed 5"]
     assert tree_hash(tmp_path / "a") != tree_hash(tmp_path / "c")
     assert c.ground_truth.exists()
+
+
+def test_output_for_a_seed_is_pinned(big):
+    # Goal: the bytes written for a seed do not change unnoticed (GOLDEN says why); the 300 x 90 run
+    # plants every rule, so every generator and writer is in it.
+    assert tree_hash(big[0].out) == GOLDEN["Testshire 300 clients x 90 days, seed 11"]
 
 
 def test_drop_folders_hold_every_file(big):
@@ -243,6 +259,7 @@ def test_clean_run_ties_everywhere(tmp_path):
     assert gt["cases"] == [] and gt["council"] == "Otherborough" and gt["days"] == 20
     diffs, checked = balance_differences(read_tree(tmp_path))
     assert checked > 1000 and diffs == {}
+    assert tree_hash(tmp_path) == GOLDEN["Otherborough 80 clients x 20 days, seed 3, background only"]
 
 
 def test_ground_truth_covers_every_rule(big):
