@@ -13,17 +13,17 @@ from collections import Counter
 import polars as pl
 from sqlalchemy import bindparam, text
 
-from db.bulk import bulk_insert, sql_datetime
+from db.bulk import sql_datetime
 from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from records.client_days import CLIENT_DAYS_SQL, rebuild_client_days
+from records.client_days import CLIENT_DAYS_SQL
 from records.reference import save_reference
 from records.transactions import selected_transactions_sql
 from screening.findings import finding_key
 from screening.rules import run_rules
 from screening.run import drain_loads, late_clients_sql, load_input, screen_days
 from tests.conftest import migrate
-from tests.screening.builders import COUNCIL_YAML, cardholder, event, frame, reference, txn
+from tests.screening.builders import COUNCIL_YAML, cardholder, event, reference, seed_transactions, txn
 
 D = dt.date
 
@@ -85,14 +85,7 @@ def test_selected_history_gives_the_findings_of_the_whole_window(two_months, sim
 def _seed(conn, rows: list[dict], events: list[dict] = ()) -> None:
     ref = reference([cardholder("C001"), cardholder("C002")], events=list(events))
     save_reference(conn, ref, COUNCIL_YAML.format(thresholds="{}"), "extract")
-    if rows:
-        closed = {r["related_txn_id"] for r in rows if r["related_txn_id"]}
-        bulk_insert(conn, "transactions", frame(rows).with_columns(
-            ((pl.col("status") == "pending") & ~pl.col("provider_txn_id").is_in(list(closed))).alias("hold_open"),
-            pl.lit("h").alias("payload_hash"),
-            pl.lit(None, dtype=pl.Int64).alias("entry_id"),
-        ))
-        rebuild_client_days(conn)  # what ingest keeps in step with the items
+    seed_transactions(conn, rows)
 
 
 def test_each_part_of_the_selection(db_url):
