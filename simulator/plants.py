@@ -46,6 +46,14 @@ def _plan(sim: CardSim, day: dt.date, when: dt.datetime, action: Callable[[], ob
     sim.planned[day].append((when, 5, action))
 
 
+def _plan_cash(sim: CardSim, first_day: dt.date, withdrawals: tuple[tuple[int, int], ...], tag: int) -> None:
+    """Planted cash withdrawals: (days after ``first_day``, pence), each at a daytime moment."""
+    for off, pence in withdrawals:
+        day = first_day + off * DAY
+        when = at(day, sim.secs(10, 18))
+        _plan(sim, day, when, lambda when=when, pence=pence: sim.cash(when, pence, tag=tag))
+
+
 def _restricted_mcc(sim: CardSim) -> None:
     rng, p = sim.rng, sim.c.plant_params
     day = sim.pop.start + p["day"] * DAY
@@ -94,10 +102,7 @@ def _cash_over_limit(sim: CardSim) -> None:
         sim.quiet_cash_days.add(monday + k * DAY)
     tag = sim.new_case("cash_over_limit", f"cash £{(first + second) / 100:.2f} in the week of {monday} against a weekly "
                        f"limit of £{limit / 100:.2f}", date=monday + 3 * DAY, amount=first + second)
-    for off, pence in ((1, first), (3, second)):
-        day = monday + off * DAY
-        when = at(day, sim.secs(10, 18))
-        _plan(sim, day, when, lambda when=when, pence=pence: sim.cash(when, pence, tag=tag))
+    _plan_cash(sim, monday, ((1, first), (3, second)), tag)
 
 
 def _cash_spike(sim: CardSim) -> None:
@@ -108,10 +113,7 @@ def _cash_spike(sim: CardSim) -> None:
         sim.quiet_cash_days.add(s + k * DAY)
     tag = sim.new_case("cash_spike", f"cash £{(a1 + a2) / 100:.2f} over two days against a steady "
                        f"£{c.cash_weekly_pence / 100:.2f} a week", date=s, amount=a1 + a2)
-    for off, pence in ((0, a1), (1, a2)):
-        day = s + off * DAY
-        when = at(day, sim.secs(10, 18))
-        _plan(sim, day, when, lambda when=when, pence=pence: sim.cash(when, pence, tag=tag))
+    _plan_cash(sim, s, ((0, a1), (1, a2)), tag)
 
 
 def _spending_abroad(sim: CardSim) -> None:
