@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select, text
 
 from db.engine import get_engine
-from screening.cases import _event
-from screening.rules import gbp, last4
+from screening.cases import append_case_event
+from screening.rules.text import gbp, last4
 from screening.tables import alerts, safeguarding_cases, screening_findings
 
 LONDON = ZoneInfo("Europe/London")
@@ -209,37 +209,41 @@ def send_pending_alerts(db_url: str | None, smtp: SmtpSettings | None = None, ou
                 summary["no_recipient"] += 1
                 continue
             with engine.begin() as conn:
-                # Claim the alert: the row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE locks the whole
-                # database) makes a second sender running at the same time wait, then see "sent".
-                current = conn.execute(
-                    select(alerts.c.status).where(alerts.c.alert_id == alert["alert_id"]).with_for_update()
-                ).scalar_one()
-                if current != "pending":  # sent by another run meanwhile
-                    continue
-                case = dict(conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == alert["case_id"])).mappings().one())
-                finding = dict(conn.execute(select(screening_findings).where(screening_findings.c.finding_id == alert["finding_id"])).mappings().one())
-                rows = _evidence_rows(conn, case["evidence"].split())
-                msg = compose_alert(alert, case, finding, rows, smtp.from_addr if smtp else "careledger@localhost")
-                via = "outbox"
-                if client is not None:
-                    try:
-                        client.send_message(msg)
-                    except smtplib.SMTPException as exc:
-                        summary["failed"].append({"alert_id": alert["alert_id"], "error": str(exc)})
-                        continue
-                    via = "smtp"
-                    summary["sent"] += 1
-                if outbox_dir is not None:
-                    (outbox_dir / f"alert-{alert['alert_id']:06d}-case-{case['case_id']}.eml").write_bytes(msg.as_bytes())
-                    summary["written"] += 1
-                conn.execute(
-                    alerts.update().where(alerts.c.alert_id == alert["alert_id"]).values(
-                        status="sent", sent_at=dt.datetime.now(dt.UTC), sent_via=via, message_id=msg["Message-ID"], subject=msg["Subject"],
-                    )
-                )
-                _event(conn, case["case_id"], "alert_sent", note=f"e-mailed {alert['recipient']} via {via}", finding_id=alert["finding_id"])
+                _send_one(conn, alert, smtp, client, outbox_dir, summary)
     finally:
         if client is not None:
             with contextlib.suppress(smtplib.SMTPException):
                 client.quit()
     return summary
+
+
+def _send_one(conn: Connection, alert: dict, smtp: SmtpSettings | None, client: smtplib.SMTP | None,
+              outbox_dir: Path | None, summary: dict[str, Any]) -> None:
+    """Claim one alert, send and/or write it, and mark it sent with its case event, in ``conn``'s
+    transaction. The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE locks the whole database) makes a
+    second sender running at the same time wait, then see "sent"."""
+    current = conn.execute(select(alerts.c.status).where(alerts.c.alert_id == alert["alert_id"]).with_for_update()).scalar_one()
+    if current != "pending":  # sent by another run meanwhile
+        return
+    case = dict(conn.execute(select(safeguarding_cases).where(safeguarding_cases.c.case_id == alert["case_id"])).mappings().one())
+    finding = dict(conn.execute(select(screening_findings).where(screening_findings.c.finding_id == alert["finding_id"])).mappings().one())
+    rows = _evidence_rows(conn, case["evidence"].split())
+    msg = compose_alert(alert, case, finding, rows, smtp.from_addr if smtp else "careledger@localhost")
+    via = "outbox"
+    if client is not None:
+        try:
+            client.send_message(msg)
+        except smtplib.SMTPException as exc:
+            summary["failed"].append({"alert_id": alert["alert_id"], "error": str(exc)})
+            return
+        via = "smtp"
+        summary["sent"] += 1
+    if outbox_dir is not None:
+        (outbox_dir / f"alert-{alert['alert_id']:06d}-case-{case['case_id']}.eml").write_bytes(msg.as_bytes())
+        summary["written"] += 1
+    conn.execute(
+        alerts.update().where(alerts.c.alert_id == alert["alert_id"]).values(
+            status="sent", sent_at=dt.datetime.now(dt.UTC), sent_via=via, message_id=msg["Message-ID"], subject=msg["Subject"],
+        )
+    )
+    append_case_event(conn, case["case_id"], "alert_sent", note=f"e-mailed {alert['recipient']} via {via}", finding_id=alert["finding_id"])

@@ -22,8 +22,7 @@ from sqlalchemy import Connection, and_, select, text
 from db.bulk import to_date
 from records.tables import REFERENCE_TABLES, ref_councils
 from schemas.council_policy import THRESHOLD_DEFAULTS, parse_councils
-from screening.findings import SEVERITIES, Finding
-from screening.rules import finding_key
+from screening.findings import SEVERITIES, Finding, finding_key
 from screening.tables import alerts, case_events, safeguarding_cases, screening_findings, suppressions
 
 OPEN_STATUSES: tuple[str, ...] = ("open", "acknowledged", "referred")
@@ -76,9 +75,10 @@ def _max_severity(a: str, b: str) -> str:
     return a if SEVERITIES.index(a) >= SEVERITIES.index(b) else b
 
 
-def _event(conn: Connection, case_id: int, action: str, *, actor: str = SYSTEM_ACTOR, from_status: str | None = None,
-           to_status: str | None = None, outcome: str | None = None, note: str | None = None,
-           finding_id: int | None = None, at: dt.datetime | None = None) -> None:
+def append_case_event(conn: Connection, case_id: int, action: str, *, actor: str = SYSTEM_ACTOR,
+                      from_status: str | None = None, to_status: str | None = None, outcome: str | None = None,
+                      note: str | None = None, finding_id: int | None = None, at: dt.datetime | None = None) -> None:
+    """Append a row to a case's history (``case_events`` is append-only: the audit trail of who did what)."""
     conn.execute(
         case_events.insert().values(
             case_id=case_id, at=at or _now(), actor=actor, action=action, from_status=from_status, to_status=to_status,
@@ -87,26 +87,22 @@ def _event(conn: Connection, case_id: int, action: str, *, actor: str = SYSTEM_A
     )
 
 
-def record_findings(conn: Connection, findings: list[Finding], run_day: dt.date) -> dict[str, Any]:
-    """Record findings (idempotently) and turn them into cases and alerts, inside the caller's transaction.
+@dataclass
+class _Context:
+    """What recording a batch of findings needs to know of their clients, read once per batch."""
 
-    Same finding twice (rule + client + date + evidence) -> nothing new. A finding for a client and rule
-    under an active suppression is kept, marked suppressed, and raises nothing.
-    """
-    summary = {"findings": len(findings), "new_findings": 0, "already_recorded": 0, "suppressed": 0,
-               "cases_opened": 0, "merged_into_open_case": 0, "alerts_raised": 0}
-    by_key: dict[str, Finding] = {}
-    for f in findings:
-        by_key.setdefault(key_hash(f), f)
-    keys = list(by_key)
-    existing: set[str] = set()
-    for part in _chunks(keys):
-        existing.update(r[0] for r in conn.execute(select(screening_findings.c.finding_key).where(screening_findings.c.finding_key.in_(part))))
-    summary["already_recorded"] = len(findings) - len([k for k in keys if k not in existing])
-    new = sorted(((k, f) for k, f in by_key.items() if k not in existing), key=lambda kf: (kf[1].london_date, kf[1].client_id, kf[1].rule, kf[0]))
-    if not new:
-        return summary
-    clients = sorted({f.client_id for _, f in new})
+    leads: dict[str, str]  # client -> safeguarding lead e-mail
+    mailboxes: dict[str, str]  # council -> safeguarding mailbox
+    cooldowns: dict[str, int]  # council -> case_cooldown_days
+    suppressions: dict[tuple[str, str], list[tuple[int, dt.date]]]  # (client, rule) -> [(id, until)]
+    open_cases: dict[tuple[str, str], dict]  # (client, rule) -> the open case's row
+
+    def suppression(self, f: Finding) -> int | None:
+        """The active suppression covering this finding's day, if any."""
+        return next((s for s, until in self.suppressions.get((f.client_id, f.rule), []) if f.london_date <= until), None)
+
+
+def _context(conn: Connection, clients: list[str]) -> _Context:
     leads, mailboxes, cooldowns = _recipients(conn, clients)
     supp: dict[tuple[str, str], list[tuple[int, dt.date]]] = {}
     open_cases: dict[tuple[str, str], dict] = {}
@@ -121,65 +117,116 @@ def record_findings(conn: Connection, findings: list[Finding], run_day: dt.date)
             select(safeguarding_cases).where(safeguarding_cases.c.client_id.in_(part), safeguarding_cases.c.status.in_(OPEN_STATUSES))
         ).mappings():
             open_cases[(row["client_id"], row["rule"])] = dict(row)
+    return _Context(leads, mailboxes, cooldowns, supp, open_cases)
+
+
+def _new_findings(conn: Connection, findings: list[Finding]) -> list[tuple[str, Finding]]:
+    """(key hash, finding) of the findings not recorded yet, each once, in day, client, rule order."""
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        by_key.setdefault(key_hash(f), f)
+    keys = list(by_key)
+    existing: set[str] = set()
+    for part in _chunks(keys):
+        existing.update(r[0] for r in conn.execute(select(screening_findings.c.finding_key).where(screening_findings.c.finding_key.in_(part))))
+    return sorted(((k, f) for k, f in by_key.items() if k not in existing), key=lambda kf: (kf[1].london_date, kf[1].client_id, kf[1].rule, kf[0]))
+
+
+def _finding_values(key: str, f: Finding, run_day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    return dict(
+        finding_key=key, rule=f.rule, council=f.council, client_id=f.client_id, london_date=f.london_date,
+        detected_on=dt.date.fromisoformat(f.details["detected_on"]) if f.details.get("detected_on") else None,
+        run_day=run_day, severity=f.severity, explanation=f.explanation, evidence=" ".join(f.evidence_txn_ids),
+        amount_pence=f.amount_pence, provider=f.provider, account_id=f.account_id, policy=f.policy, override=f.override,
+        details_json=json.dumps(f.details, default=str, sort_keys=True), created_at=now,
+    )
+
+
+def _open_case(conn: Connection, f: Finding, values: dict[str, Any], now: dt.datetime) -> tuple[dict, int]:
+    """A new case for the finding's client and rule, the finding recorded in it: (case, finding id)."""
+    case_id = conn.execute(
+        safeguarding_cases.insert().values(
+            council=f.council, client_id=f.client_id, rule=f.rule, status="open", severity=f.severity,
+            opened_on=f.london_date, last_finding_on=f.london_date, findings=1,
+            evidence=" ".join(f.evidence_txn_ids), explanation=f.explanation, amount_pence=f.amount_pence,
+            provider=f.provider, account_id=f.account_id, created_at=now, updated_at=now, updated_by=SYSTEM_ACTOR,
+        )
+    ).inserted_primary_key[0]
+    finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
+    append_case_event(conn, case_id, "opened", to_status="open", note=f.explanation, finding_id=finding_id, at=now)
+    case = {"case_id": case_id, "status": "open", "severity": f.severity, "last_finding_on": f.london_date,
+            "findings": 1, "evidence": " ".join(f.evidence_txn_ids), "amount_pence": f.amount_pence}
+    return case, finding_id
+
+
+def _merge_into_case(conn: Connection, case: dict, f: Finding, values: dict[str, Any], now: dt.datetime) -> int:
+    """The finding added to the open case (evidence, count, amount, severity, latest day); its id."""
+    case_id = case["case_id"]
+    last = to_date(case["last_finding_on"])
+    evidence = case["evidence"].split() if case["evidence"] else []
+    evidence += [e for e in f.evidence_txn_ids if e not in set(evidence)]
+    amount = None if case["amount_pence"] is None and f.amount_pence is None else (case["amount_pence"] or 0) + (f.amount_pence or 0)
+    update = dict(
+        severity=_max_severity(case["severity"], f.severity), last_finding_on=max(last, f.london_date),
+        findings=case["findings"] + 1, evidence=" ".join(evidence), explanation=f.explanation, amount_pence=amount,
+        updated_at=now, updated_by=SYSTEM_ACTOR,
+    )
+    conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(**update))
+    case.update(update)
+    finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
+    append_case_event(conn, case_id, "finding_added", note=f.explanation, finding_id=finding_id, at=now)
+    return finding_id
+
+
+def _raise_alert(conn: Connection, ctx: _Context, case_id: int, finding_id: int, f: Finding, run_day: dt.date,
+                 now: dt.datetime) -> None:
+    """A pending alert to the client's safeguarding lead, else the council's mailbox."""
+    recipient = ctx.leads.get(f.client_id) or ctx.mailboxes.get(f.council) or ""
+    conn.execute(
+        alerts.insert().values(
+            case_id=case_id, finding_id=finding_id, council=f.council, client_id=f.client_id, rule=f.rule,
+            severity=f.severity, recipient=recipient, status="pending", raised_on=run_day, created_at=now,
+        )
+    )
+    append_case_event(conn, case_id, "alert_raised", note=f"alert to {recipient or '(no recipient configured)'}", finding_id=finding_id, at=now)
+
+
+def record_findings(conn: Connection, findings: list[Finding], run_day: dt.date) -> dict[str, Any]:
+    """Record findings (idempotently) and turn them into cases and alerts, inside the caller's transaction.
+
+    Same finding twice (rule + client + date + evidence) -> nothing new. A finding for a client and rule
+    under an active suppression is kept, marked suppressed, and raises nothing. A finding for a client
+    and rule with an open case is merged into it, and alerts again only after ``case_cooldown_days``.
+    """
+    summary = {"findings": len(findings), "new_findings": 0, "already_recorded": 0, "suppressed": 0,
+               "cases_opened": 0, "merged_into_open_case": 0, "alerts_raised": 0}
+    new = _new_findings(conn, findings)
+    summary["already_recorded"] = len(findings) - len(new)
+    if not new:
+        return summary
+    ctx = _context(conn, sorted({f.client_id for _, f in new}))
     now = _now()
     for key, f in new:
-        sid = next((s for s, until in supp.get((f.client_id, f.rule), []) if f.london_date <= until), None)
-        values = dict(
-            finding_key=key, rule=f.rule, council=f.council, client_id=f.client_id, london_date=f.london_date,
-            detected_on=dt.date.fromisoformat(f.details["detected_on"]) if f.details.get("detected_on") else None,
-            run_day=run_day, severity=f.severity, explanation=f.explanation, evidence=" ".join(f.evidence_txn_ids),
-            amount_pence=f.amount_pence, provider=f.provider, account_id=f.account_id, policy=f.policy, override=f.override,
-            details_json=json.dumps(f.details, default=str, sort_keys=True), created_at=now,
-        )
+        values = _finding_values(key, f, run_day, now)
         summary["new_findings"] += 1
+        sid = ctx.suppression(f)
         if sid is not None:
             conn.execute(screening_findings.insert().values(**values, suppressed_by=sid))
             summary["suppressed"] += 1
             continue
-        case = open_cases.get((f.client_id, f.rule))
-        cooldown = cooldowns.get(f.council, THRESHOLD_DEFAULTS["case_cooldown_days"])
-        raise_alert = True
+        case = ctx.open_cases.get((f.client_id, f.rule))
         if case is None:
-            case_id = conn.execute(
-                safeguarding_cases.insert().values(
-                    council=f.council, client_id=f.client_id, rule=f.rule, status="open", severity=f.severity,
-                    opened_on=f.london_date, last_finding_on=f.london_date, findings=1,
-                    evidence=" ".join(f.evidence_txn_ids), explanation=f.explanation, amount_pence=f.amount_pence,
-                    provider=f.provider, account_id=f.account_id, created_at=now, updated_at=now, updated_by=SYSTEM_ACTOR,
-                )
-            ).inserted_primary_key[0]
-            finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
-            _event(conn, case_id, "opened", to_status="open", note=f.explanation, finding_id=finding_id, at=now)
-            case = {"case_id": case_id, "status": "open", "severity": f.severity, "last_finding_on": f.london_date,
-                    "findings": 1, "evidence": " ".join(f.evidence_txn_ids), "amount_pence": f.amount_pence}
-            open_cases[(f.client_id, f.rule)] = case
+            case, finding_id = _open_case(conn, f, values, now)
+            ctx.open_cases[(f.client_id, f.rule)] = case
             summary["cases_opened"] += 1
+            raise_alert = True
         else:
-            case_id = case["case_id"]
-            last = to_date(case["last_finding_on"])
-            raise_alert = (f.london_date - last).days > cooldown
-            evidence = case["evidence"].split() if case["evidence"] else []
-            evidence += [e for e in f.evidence_txn_ids if e not in set(evidence)]
-            amount = None if case["amount_pence"] is None and f.amount_pence is None else (case["amount_pence"] or 0) + (f.amount_pence or 0)
-            update = dict(
-                severity=_max_severity(case["severity"], f.severity), last_finding_on=max(last, f.london_date),
-                findings=case["findings"] + 1, evidence=" ".join(evidence), explanation=f.explanation, amount_pence=amount,
-                updated_at=now, updated_by=SYSTEM_ACTOR,
-            )
-            conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(**update))
-            case.update(update)
-            finding_id = conn.execute(screening_findings.insert().values(**values, case_id=case_id)).inserted_primary_key[0]
-            _event(conn, case_id, "finding_added", note=f.explanation, finding_id=finding_id, at=now)
+            cooldown = ctx.cooldowns.get(f.council, THRESHOLD_DEFAULTS["case_cooldown_days"])
+            raise_alert = (f.london_date - to_date(case["last_finding_on"])).days > cooldown
+            finding_id = _merge_into_case(conn, case, f, values, now)
             summary["merged_into_open_case"] += 1
         if raise_alert:
-            recipient = leads.get(f.client_id) or mailboxes.get(f.council) or ""
-            conn.execute(
-                alerts.insert().values(
-                    case_id=case_id, finding_id=finding_id, council=f.council, client_id=f.client_id, rule=f.rule,
-                    severity=f.severity, recipient=recipient, status="pending", raised_on=run_day, created_at=now,
-                )
-            )
-            _event(conn, case_id, "alert_raised", note=f"alert to {recipient or '(no recipient configured)'}", finding_id=finding_id, at=now)
+            _raise_alert(conn, ctx, case["case_id"], finding_id, f, run_day, now)
             summary["alerts_raised"] += 1
     return summary
 
@@ -212,7 +259,7 @@ def change_case(conn: Connection, case_id: int, action: str, *, actor: str, note
     if action == "closed":
         values.update(outcome=outcome, closed_on=on or now.date())
     conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(**values))
-    _event(conn, case_id, action, actor=actor, from_status=row["status"], to_status=to_status, outcome=outcome, note=note, at=now)
+    append_case_event(conn, case_id, action, actor=actor, from_status=row["status"], to_status=to_status, outcome=outcome, note=note, at=now)
     return {"case_id": case_id, "from": row["status"], "to": to_status, "outcome": outcome}
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from db.bulk import to_date
 from db.engine import get_engine
-from screening.rules import EXTERNAL_RULES, RULE_NAMES
+from screening.rules.registry import EXTERNAL_RULES, RULE_NAMES
 from screening.tables import screening_findings
 
 

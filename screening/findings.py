@@ -8,6 +8,7 @@ screening through the same record (contributions hands over "contributions_stopp
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -32,3 +33,13 @@ class Finding:
     def __post_init__(self) -> None:
         assert self.severity in SEVERITIES, f"unknown severity {self.severity!r}"
         assert self.rule and self.client_id, "a finding names its rule and client"
+
+
+def finding_key(f: Finding) -> str:
+    """Natural key: rule + client + date + evidence. Recording the same finding twice adds nothing."""
+    return json.dumps([f.rule, f.client_id, f.london_date.isoformat(), sorted(f.evidence_txn_ids)], separators=(",", ":"))
+
+
+def finding_sort_key(f: Finding) -> tuple:
+    """The order findings are listed in: by day, council, client, rule, evidence."""
+    return (f.london_date, f.council, f.client_id, f.rule, f.evidence_txn_ids)

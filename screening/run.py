@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,22 +34,11 @@ from records.transactions import (
 )
 from screening.cases import record_findings
 from screening.findings import Finding
-from screening.rules import (
-    ACTIVITY_SCHEMA,
-    CARD_KINDS,
-    IS_DRAIN_LOAD,
-    LONDON,
-    ScreenInput,
-    client_overrides,
-    client_params,
-    drain_window_end,
-    lookback_days,
-    near_days,
-    night_utc_hours,
-    prepare_items,
-    run_rules,
-    velocity_window,
-)
+from screening.rules.base import ACTIVITY_SCHEMA, CARD_KINDS, LONDON, ScreenInput
+from screening.rules.drain_after_load import IS_DRAIN_LOAD, drain_window_end
+from screening.rules.inputs import client_overrides, client_params, prepare_items
+from screening.rules.lookback import lookback_days, near_days, night_utc_hours, velocity_window
+from screening.rules.registry import run_rules
 
 HISTORY_KINDS_IN_FULL: tuple[str, ...] = ("cash", "payment_to_payee", "council_load")  # card purchases: cash-like only
 # Files arrive late or are replaced by the next day's (DOMAIN.md): a night also re-screens this many days
@@ -59,6 +49,17 @@ RUN_COMMAND = "screen"
 MAX_DAYS_PER_RUN = 3660  # a bound on one replay (ten years)
 
 __all__ = ["load_input", "record_findings", "screen_days"]
+
+
+@dataclass(frozen=True)
+class _Days:
+    """The days one read serves: screened [date_from, date_to], re-screened from detect_from, every item
+    held from complete_from."""
+
+    date_from: dt.date
+    date_to: dt.date
+    detect_from: dt.date
+    complete_from: dt.date
 
 
 def load_input(
@@ -78,61 +79,26 @@ def load_input(
 
     Only the screened days are read in full, with the near days (``near_days``) before the first
     re-screened day, for late clients. Before that the rules need only some items, chosen in the
-    database: cash, bank payments, loads and cash-like purchases (the spike baseline, payee and
-    cash-limit rules), card use at night hours (unusual hours), every item of a client with recorded
-    life events (spending after death, in hospital), a client's items from a near-day load whose drain
-    window is still open when the screened days begin (drain after load, ``drain_loads``), the last
-    velocity window before the first day, the other half of each
-    authorisation pair fetched, and per client the first day seen and the last spending day
-    (``client_activity``: dormant card, new clients). That keeps a night's read near one night's
-    items however long the history; tests/screening/test_history_selection.py checks the findings
-    equal those from reading the whole window (``full_history=True``).
+    database (``_bounded_history``). That keeps a night's read near one night's items however long the
+    history; tests/screening/test_history_selection.py checks the findings equal those from reading the
+    whole window (``full_history=True``).
     """
     detect_from = late_from or date_from
     assert detect_from <= date_from
     ref = load_reference(conn)
     clients = client_params(ref.cardholders, ref.councils)
     complete_days, baseline_days = lookback_days(clients)
-    complete_from = detect_from - dt.timedelta(days=complete_days)
+    days = _Days(date_from, date_to, detect_from, detect_from - dt.timedelta(days=complete_days))
     baseline_from = detect_from - dt.timedelta(days=baseline_days)
     # The spike baseline's weeks: cash, bank payments, loads and cash-like purchases only.
     older = load_selected_transactions(
-        conn, baseline_from, complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, cash_like=True
+        conn, baseline_from, days.complete_from - dt.timedelta(days=1), kinds=HISTORY_KINDS_IN_FULL, cash_like=True
     )
-    activity = pl.DataFrame(schema=ACTIVITY_SCHEMA)
     if full_history:
-        txns = pl.concat([older, load_transactions(conn, complete_from, date_to, schema=SCREEN_SCHEMA)], how="vertical_relaxed")
+        recent = load_transactions(conn, days.complete_from, date_to, schema=SCREEN_SCHEMA)
+        txns, activity = pl.concat([older, recent], how="vertical_relaxed"), pl.DataFrame(schema=ACTIVITY_SCHEMA)
     else:
-        near = dt.timedelta(days=near_days(clients))
-        restricted = late_clients is not None
-        full_from = date_from if restricted else max(complete_from, detect_from - near)
-        recent = load_transactions(conn, full_from, date_to, schema=SCREEN_SCHEMA)
-        parts = [older, recent]
-        if full_from > complete_from:
-            before = full_from - dt.timedelta(days=1)
-            selected = load_selected_transactions(
-                conn, complete_from, before, kinds=HISTORY_KINDS_IN_FULL, cash_like=True,
-                hour_kinds=CARD_KINDS, utc_hours=night_utc_hours(clients),
-            )
-            in_full = set(ref.client_events["client_id"].drop_nulls().to_list())
-            if restricted:
-                late = set(late_clients or ())
-                loads = drain_loads(selected, clients, date_from, near)
-                drain = set(loads["client_id"].to_list()) - in_full - late
-                if late - in_full:
-                    parts.append(load_transactions_of_clients(conn, max(complete_from, detect_from - near), before, sorted(late - in_full)))
-                if drain:
-                    first_load = loads.filter(pl.col("client_id").is_in(sorted(drain)))["london_date"].min()
-                    parts.append(load_transactions_of_clients(conn, max(complete_from, first_load), before, sorted(drain)))
-                parts.append(load_transactions_occurred_from(conn, before, before, _day_start_utc(date_from) - velocity_window(clients)))
-            if in_full:
-                selected = pl.concat(
-                    [selected, load_transactions_of_clients(conn, complete_from, before, sorted(in_full))], how="vertical_relaxed"
-                )
-            partners = load_partner_transactions(conn, pl.concat([selected, *parts[1:]], how="vertical_relaxed"), complete_from, date_to)
-            parts += [selected, partners]
-            activity = client_activity(conn, complete_from, before)
-        txns = pl.concat(parts, how="vertical_relaxed").unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
+        txns, activity = _bounded_history(conn, ref, clients, older, days, late_clients)
     return ScreenInput(
         items=prepare_items(txns),
         clients=clients,
@@ -141,10 +107,68 @@ def load_input(
         councils=ref.councils,
         date_from=detect_from,
         date_to=date_to,
-        complete_from=complete_from,
+        complete_from=days.complete_from,
         overrides=client_overrides(ref.councils),
         activity=activity,
     )
+
+
+def _bounded_history(
+    conn, ref: Any, clients: pl.DataFrame, older: pl.DataFrame, days: _Days, late_clients: Iterable[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(transactions, activity) for the look-back window, reading in full only what some rule needs.
+
+    Before the days read in full, the database returns cash, bank payments, loads and cash-like
+    purchases (the spike baseline, payee and cash-limit rules), card use at night hours (unusual hours),
+    every item of a client with recorded life events (spending after death, in hospital), the late and
+    drain clients' near days (``_late_and_drain``), the other half of each authorisation pair fetched,
+    and per client the first day seen and the last spending day (``client_activity``: dormant card, new
+    clients).
+    """
+    near = dt.timedelta(days=near_days(clients))
+    restricted = late_clients is not None
+    full_from = days.date_from if restricted else max(days.complete_from, days.detect_from - near)
+    parts = [older, load_transactions(conn, full_from, days.date_to, schema=SCREEN_SCHEMA)]
+    activity = pl.DataFrame(schema=ACTIVITY_SCHEMA)
+    if full_from > days.complete_from:
+        before = full_from - dt.timedelta(days=1)
+        selected = load_selected_transactions(
+            conn, days.complete_from, before, kinds=HISTORY_KINDS_IN_FULL, cash_like=True,
+            hour_kinds=CARD_KINDS, utc_hours=night_utc_hours(clients),
+        )
+        in_full = set(ref.client_events["client_id"].drop_nulls().to_list())
+        if restricted:
+            parts += _late_and_drain(conn, selected, clients, days, before, near, set(late_clients or ()), in_full)
+        if in_full:
+            selected = pl.concat(
+                [selected, load_transactions_of_clients(conn, days.complete_from, before, sorted(in_full))], how="vertical_relaxed"
+            )
+        partners = load_partner_transactions(conn, pl.concat([selected, *parts[1:]], how="vertical_relaxed"), days.complete_from, days.date_to)
+        parts += [selected, partners]
+        activity = client_activity(conn, days.complete_from, before)
+    txns = pl.concat(parts, how="vertical_relaxed").unique(["provider", "provider_txn_id"], keep="first", maintain_order=True)
+    return txns, activity
+
+
+def _late_and_drain(
+    conn, selected: pl.DataFrame, clients: pl.DataFrame, days: _Days, before: dt.date, near: dt.timedelta,
+    late: set[str], in_full: set[str],
+) -> list[pl.DataFrame]:
+    """When only late clients are re-screened: the late clients' near days in full (those not read in
+    full already for their life events, ``in_full``), a client's items from a near-day load whose drain
+    window is still open when the screened days begin (``drain_loads``), and the last velocity window
+    before the first day."""
+    parts = []
+    loads = drain_loads(selected, clients, days.date_from, near)
+    drain = set(loads["client_id"].to_list()) - in_full - late
+    if late - in_full:
+        near_from = max(days.complete_from, days.detect_from - near)
+        parts.append(load_transactions_of_clients(conn, near_from, before, sorted(late - in_full)))
+    if drain:
+        first_load = loads.filter(pl.col("client_id").is_in(sorted(drain)))["london_date"].min()
+        parts.append(load_transactions_of_clients(conn, max(days.complete_from, first_load), before, sorted(drain)))
+    parts.append(load_transactions_occurred_from(conn, before, before, _day_start_utc(days.date_from) - velocity_window(clients)))
+    return parts
 
 
 def drain_loads(selected: pl.DataFrame, clients: pl.DataFrame, date_from: dt.date, near: dt.timedelta) -> pl.DataFrame:
@@ -251,8 +275,9 @@ def screen_days(
     Patterns detected up to ``late_days`` before ``date_from`` are included too, so a late file's items
     raise their findings the night they arrive: for the clients whose items on those days came in files
     loaded since the last run (``late_clients``), or for everyone after a missed night or with
-    ``rescreen_everyone``. Each run is recorded in ``runs`` (command ``screen``). Idempotent: the same days screened twice add nothing
-    (findings are keyed by rule + client + date + evidence). ``dry_run`` records nothing and returns what would be raised. Sends no e-mail: that is
+    ``rescreen_everyone``. Each run is recorded in ``runs`` (command ``screen``). Idempotent: the same
+    days screened twice add nothing (findings are keyed by rule + client + date + evidence).
+    ``dry_run`` records nothing and returns what would be raised. Sends no e-mail: that is
     ``screening.alerts.send_pending_alerts``.
     """
     assert date_from <= date_to, "date_from must not be after date_to"
@@ -274,7 +299,30 @@ def screen_days(
         keep = set(late)
         found = [f for f in found if f.client_id in keep or _detected_on(f) >= date_from]
     findings = found + list(extra_findings)
-    summary: dict[str, Any] = {
+    summary = _summary(date_from, date_to, detect_from, late, dry_run, inp, findings)
+    if dry_run:
+        summary["would_raise"] = [_finding_json(f) for f in findings]
+        summary["seconds"] = _seconds_since(started)
+        return summary
+    with engine.begin() as conn:
+        summary["recorded"] = record_findings(conn, findings, date_to)
+        summary["seconds"] = _seconds_since(started)
+        # With the findings, in one transaction: the next night's late_clients counts what was stored
+        # since this run began.
+        record_run(conn, run_id=uuid.uuid4().hex, command=RUN_COMMAND, feed_date=date_to, started_at=started,
+                   summary={k: summary[k] for k in RUN_SUMMARY_KEYS})
+    return summary
+
+
+RUN_SUMMARY_KEYS = ("from", "to", "rescreened_from", "rescreened_clients", "items_read", "findings_total", "seconds")
+
+
+def _summary(
+    date_from: dt.date, date_to: dt.date, detect_from: dt.date, late: list[str] | None, dry_run: bool,
+    inp: ScreenInput, findings: list[Finding],
+) -> dict[str, Any]:
+    """What a run screened and found (the keys of RUN_SUMMARY_KEYS go to ``runs.summary_json``)."""
+    return {
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "rescreened_from": detect_from.isoformat(),
@@ -285,19 +333,10 @@ def screen_days(
         "findings_by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
         "findings_total": len(findings),
     }
-    if dry_run:
-        summary["would_raise"] = [_finding_json(f) for f in findings]
-        summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
-        return summary
-    with engine.begin() as conn:
-        summary["recorded"] = record_findings(conn, findings, date_to)
-        summary["seconds"] = round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
-        # With the findings, in one transaction: the next night's late_clients counts what was stored
-        # since this run began.
-        record_run(conn, run_id=uuid.uuid4().hex, command=RUN_COMMAND, feed_date=date_to, started_at=started,
-                   summary={k: summary[k] for k in ("from", "to", "rescreened_from", "rescreened_clients", "items_read",
-                                                   "findings_total", "seconds")})
-    return summary
+
+
+def _seconds_since(started: dt.datetime) -> float:
+    return round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3)
 
 
 def _detected_on(f: Finding) -> dt.date:

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator import generate, population, render, truth
+from simulator.population import ALL_RULES
+
 __all__ = ["SimResult", "simulate", "RULES"]
 
 
@@ -37,66 +40,25 @@ def simulate(
     progress: Callable[[str], None] | None = None,
 ) -> SimResult:
     """Simulate ``clients`` cards of ``council`` for ``days`` London days from ``start`` into ``out``."""
-    from simulator.generate import generate
-    from simulator.population import ALL_RULES, build_population
-    from simulator.render import assign_ids, evidence_ids, write_drops
-
     if clients < 1 or days < 1:
         raise ValueError("clients and days must be at least 1")
-    assert set(ALL_RULES) == set(RULES)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    pop = build_population(council, clients, start, days, seed, planted)
+    pop = population.build_population(council, clients, start, days, seed, planted)
     if progress:
         progress(f"population: {clients} clients")
-    items, cases = generate(pop)
-    assign_ids(pop, items)
+    items, cases = generate.generate(pop)
+    render.assign_ids(pop, items)
     if progress:
         progress(f"generated {len(items)} items, {len(cases)} planted cases")
-    drops, _balances = write_drops(pop, items, out, progress)
+    drops, _balances = render.write_drops(pop, items, out, progress)
 
-    gt_cases = []
-    for case in cases:
-        ids: list[str] = []
-        for it in sorted(case.evidence, key=lambda i: (i.at, i.seq)):
-            for e in evidence_ids(it):
-                if e not in ids:
-                    ids.append(e)
-        gt_cases.append(_case_dict(case.rule, case.client.client_id if case.client else None, case.provider,
-                                   case.account_id, case.date, ids, case.amount_pence, case.description))
-    for c, day, delta in pop.discrepancies:
-        gt_cases.append(_case_dict("balance_discrepancy", c.client_id, c.provider, c.account_id, day, [], delta,
-                                   f"provider's closing balance for {day} differs from its own transactions by "
-                                   f"{delta / 100:+.2f} (statement minus transactions)"))
-    for rule, provider, day in pop.file_cases:
-        desc = (f"provider {provider}'s files for {day} arrive only in the next day's drop folder"
-                if rule == "late_file" else
-                f"provider {provider}'s files for {day} never arrive; the next day's transactions file repeats that day's items")
-        gt_cases.append(_case_dict(rule, None, provider, None, day, [], None, desc))
-    gt_cases.sort(key=lambda c: (c["date"], c["rule"], c["client_id"] or "", c["provider"] or ""))
+    gt_cases = truth.truth_cases(pop, cases)
     doc = {"council": council, "start": start.isoformat(), "days": days, "seed": seed, "cases": gt_cases}
     gt = out / "ground_truth.json"
     gt.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return SimResult(out=out, ground_truth=gt, drops=drops, cases=len(gt_cases), items=len(items))
 
 
-def _case_dict(rule, client_id, provider, account_id, day, ids, amount, description) -> dict:
-    return {
-        "rule": rule,
-        "client_id": client_id,
-        "provider": provider,
-        "account_id": account_id,
-        "date": day.isoformat() if day else None,
-        "evidence_txn_ids": ids,
-        "amount_pence": amount,
-        "description": description,
-    }
-
-
-RULES: tuple[str, ...] = (
-    "restricted_mcc", "unapproved_payee", "cash_not_allowed", "cash_over_limit", "spending_abroad",
-    "spend_after_death", "spend_in_hospital", "drain_after_load", "cash_spike", "new_payee_burst",
-    "dormant_card", "unusual_hours", "velocity", "contribution_shortfall", "contributions_stopped",
-    "balance_discrepancy", "missing_load", "late_load", "duplicate_load", "wrong_amount_load",
-    "unexpected_load", "late_file", "missing_file",
-)
+# Every rule the simulator plants (safeguarding, finance, file), the names the pipeline's findings use.
+RULES: tuple[str, ...] = ALL_RULES

@@ -78,6 +78,13 @@ class Client:
     # commitments: (due_date, amount_pence, description, known_from)
     commitments: list[tuple[dt.date, int, str, dt.date]] = field(default_factory=list)
 
+    def contribution_on(self, day: dt.date) -> int:
+        """The weekly contribution assessed for ``day`` (0 when no row covers it), in pence."""
+        for row in self.contributions:
+            if row.effective_from <= day and (row.effective_to is None or day <= row.effective_to):
+                return row.weekly_pence
+        return 0
+
 
 @dataclass(slots=True, eq=False)
 class Item:

@@ -13,12 +13,13 @@ import math
 import random
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simulator import catalogue as cat
+from simulator.days import DAY, next_weekday
+from simulator.draws import account_number, mistype, person, sort_code
 from simulator.model import Client, ContributionRow, Payee
-
-DAY = dt.timedelta(days=1)
 
 SAFEGUARDING_RULES: tuple[str, ...] = (
     "restricted_mcc", "unapproved_payee", "cash_not_allowed", "cash_over_limit", "spending_abroad",
@@ -96,115 +97,28 @@ def _round_pounds(pence: int, step_pounds: int) -> int:
     return max(step, int(round(pence / step)) * step)
 
 
-def _next_weekday(day: dt.date, weekday: int) -> dt.date:
-    return day + ((weekday - day.weekday()) % 7) * DAY
-
-
-def _person(rng: random.Random) -> str:
-    return f"{rng.choice(cat.FIRST_NAMES)} {rng.choice(cat.SURNAMES)}"
-
-
-def _sort_code(rng: random.Random) -> str:
-    return f"{rng.randrange(10, 99)}{rng.randrange(0, 10000):04d}"
-
-
-def _account_number(rng: random.Random) -> str:
-    return f"{rng.randrange(10_000_000, 100_000_000)}"
-
-
-def _mistype(ref: str, rng: random.Random) -> str:
-    """How people mistype a standing-order reference: drop the space, swap digits, O for 0, lower case."""
-    choice = rng.randrange(4)
-    if choice == 0:
-        return ref.replace(" ", "")
-    if choice == 1:
-        head, digits = ref.split(" ")
-        if len(digits) >= 2:
-            i = rng.randrange(len(digits) - 1)
-            digits = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
-        return f"{head} {digits}"
-    if choice == 2:
-        return ref.replace("CONTRIB", "C0NTRIB")
-    return ref.lower()
-
-
 def build_population(council_name: str, n_clients: int, start: dt.date, days: int, seed: int, planted: bool) -> Population:
+    """Every client of the scheme with their cards, payees, contributions, schedule and life events;
+    with ``planted``, the clients carrying a planted case bent to fit it."""
     assert n_clients > 0 and days > 0
     council = council_for(council_name)
     rng = random.Random(f"careledger-sim:{seed}:{council_name}:population")
     end = start + (days - 1) * DAY
-    span = days / 28.0
     prefix = (re.sub(r"[^A-Z]", "", council_name.upper()) + "XXX")[:3]
 
     n_a = round(n_clients * 0.40)
     n_b = round(n_clients * 0.35)
     providers = ["A"] * n_a + ["B"] * n_b + ["C"] * (n_clients - n_a - n_b)
     rng.shuffle(providers)
-    a_ids = rng.sample(range(10_000_000, 100_000_000), n_clients)
-    b_ids = rng.sample(range(16**8), n_clients)
-    c_ids = rng.sample(range(10**9, 10**10), n_clients)
-
+    ids = _Ids(
+        providers=providers,
+        a=rng.sample(range(10_000_000, 100_000_000), n_clients),
+        b=rng.sample(range(16**8), n_clients),
+        c=rng.sample(range(10**9, 10**10), n_clients),
+    )
     clients: list[Client] = []
     for i in range(n_clients):
-        provider = providers[i]
-        account_id = {
-            "A": f"{a_ids[i]}",
-            "B": f"ct_{b_ids[i]:08x}",
-            "C": f"{council.code}{c_ids[i]}",
-        }[provider]
-        num = f"{council.code}{i + 1:05d}"
-        budget = min(max(_pence(260 * math.exp(rng.gauss(0, 0.45))), 8_000), 120_000)
-        model = rng.choices(("net", "gross", "none"), weights=(55, 20, 25))[0]
-        contribution = 0
-        if model != "none":
-            contribution = max(500, _pence(budget / 100 * rng.uniform(0.05, 0.25)))
-        new_joiner = days >= 8 and rng.random() < min(0.05, 0.01 * span)
-        opened = start + rng.randrange(2, days - 3) * DAY if new_joiner else start - rng.randrange(30, 1500) * DAY
-        closed = None
-        if not new_joiner and days >= 14 and rng.random() < min(0.04, 0.008 * span):
-            closed = start + rng.randrange(10, days - 1) * DAY
-        cash_allowed = rng.random() < 0.2
-        limit = None
-        cash_weekly = 0
-        if cash_allowed:
-            limit = None if rng.random() < 0.1 else rng.choice((50, 75, 100, 150)) * 100
-            cash_weekly = _round_pounds(int((limit or 8000) * rng.uniform(0.3, 0.8)), 10)
-        team = rng.choice(cat.TEAMS)
-        known_from = min(opened, start)
-        anchor = opened if new_joiner else start + 7 * rng.randrange(4) * DAY
-        c = Client(
-            idx=i,
-            client_id=f"{prefix}{num}",
-            num=num,
-            provider=provider,
-            account_id=account_id,
-            opened=opened,
-            closed=closed,
-            known_from=known_from,
-            weekly_budget_pence=budget,
-            contingency_weeks=None if rng.random() < 0.8 else rng.choice((4, 5, 6, 8)),
-            cash_allowed=cash_allowed,
-            cash_weekly_limit_pence=limit,
-            model=model,
-            team=team,
-            safeguarding_email=f"lead.{team.lower()}@{council.slug}.example" if rng.random() < 0.6 else "",
-            take_on_pence=0 if new_joiner else int(budget * rng.uniform(1.5, 5.0)) + rng.randrange(100),
-            payer_name=f"{rng.choice(cat.FIRST_NAMES)[0]} {rng.choice(cat.SURNAMES)}",
-            payer_sort_code=_sort_code(rng),
-            payer_account=_account_number(rng),
-            contrib_weekday=rng.choice((0, 0, 0, 4, 4, 1, 2, 3)),
-            contrib_ref_habit=None,
-            load_anchor=anchor,
-            cash_weekday=rng.randrange(7),
-            cash_weekly_pence=cash_weekly,
-            purchase_rate=0.0,
-        )
-        c.closed_known = closed
-        if model != "none":
-            ref = f"CONTRIB {num}" if model == "net" else ""
-            c.contributions.append(ContributionRow(contribution, opened, None, ref, known_from))
-            if model == "net" and rng.random() < 0.04:
-                c.contrib_ref_habit = _mistype(ref, rng)
+        c = _new_client(i, council, prefix, ids, rng, start, days)
         _payees(c, rng, start, end, days)
         clients.append(c)
 
@@ -218,6 +132,81 @@ def build_population(council_name: str, n_clients: int, start: dt.date, days: in
     return pop
 
 
+@dataclass(frozen=True)
+class _Ids:
+    """Each client's provider and the card account numbers drawn for them, by client index."""
+
+    providers: list[str]
+    a: list[int]
+    b: list[int]
+    c: list[int]
+
+
+def _new_client(i: int, council: Council, prefix: str, ids: _Ids, rng: random.Random, start: dt.date, days: int) -> Client:
+    """Client ``i``: budget, contribution model, card dates, cash terms, team, payer (draws in a fixed order)."""
+    span = days / 28.0
+    provider = ids.providers[i]
+    account_id = {
+        "A": f"{ids.a[i]}",
+        "B": f"ct_{ids.b[i]:08x}",
+        "C": f"{council.code}{ids.c[i]}",
+    }[provider]
+    num = f"{council.code}{i + 1:05d}"
+    budget = min(max(_pence(260 * math.exp(rng.gauss(0, 0.45))), 8_000), 120_000)
+    model = rng.choices(("net", "gross", "none"), weights=(55, 20, 25))[0]
+    contribution = 0
+    if model != "none":
+        contribution = max(500, _pence(budget / 100 * rng.uniform(0.05, 0.25)))
+    new_joiner = days >= 8 and rng.random() < min(0.05, 0.01 * span)
+    opened = start + rng.randrange(2, days - 3) * DAY if new_joiner else start - rng.randrange(30, 1500) * DAY
+    closed = None
+    if not new_joiner and days >= 14 and rng.random() < min(0.04, 0.008 * span):
+        closed = start + rng.randrange(10, days - 1) * DAY
+    cash_allowed = rng.random() < 0.2
+    limit = None
+    cash_weekly = 0
+    if cash_allowed:
+        limit = None if rng.random() < 0.1 else rng.choice((50, 75, 100, 150)) * 100
+        cash_weekly = _round_pounds(int((limit or 8000) * rng.uniform(0.3, 0.8)), 10)
+    team = rng.choice(cat.TEAMS)
+    known_from = min(opened, start)
+    anchor = opened if new_joiner else start + 7 * rng.randrange(4) * DAY
+    c = Client(
+        idx=i,
+        client_id=f"{prefix}{num}",
+        num=num,
+        provider=provider,
+        account_id=account_id,
+        opened=opened,
+        closed=closed,
+        known_from=known_from,
+        weekly_budget_pence=budget,
+        contingency_weeks=None if rng.random() < 0.8 else rng.choice((4, 5, 6, 8)),
+        cash_allowed=cash_allowed,
+        cash_weekly_limit_pence=limit,
+        model=model,
+        team=team,
+        safeguarding_email=f"lead.{team.lower()}@{council.slug}.example" if rng.random() < 0.6 else "",
+        take_on_pence=0 if new_joiner else int(budget * rng.uniform(1.5, 5.0)) + rng.randrange(100),
+        payer_name=f"{rng.choice(cat.FIRST_NAMES)[0]} {rng.choice(cat.SURNAMES)}",
+        payer_sort_code=sort_code(rng),
+        payer_account=account_number(rng),
+        contrib_weekday=rng.choice((0, 0, 0, 4, 4, 1, 2, 3)),
+        contrib_ref_habit=None,
+        load_anchor=anchor,
+        cash_weekday=rng.randrange(7),
+        cash_weekly_pence=cash_weekly,
+        purchase_rate=0.0,
+    )
+    c.closed_known = closed
+    if model != "none":
+        ref = f"CONTRIB {num}" if model == "net" else ""
+        c.contributions.append(ContributionRow(contribution, opened, None, ref, known_from))
+        if model == "net" and rng.random() < 0.04:
+            c.contrib_ref_habit = mistype(ref, rng)
+    return c
+
+
 def _payees(c: Client, rng: random.Random, start: dt.date, end: dt.date, days: int) -> None:
     budget = c.weekly_budget_pence
     has_pa = rng.random() < 0.6
@@ -229,22 +218,22 @@ def _payees(c: Client, rng: random.Random, start: dt.date, end: dt.date, days: i
         for k in range(n_pa):
             weekly = int(budget * pa_share / n_pa)
             method = "SO" if rng.random() < 0.4 else "FPS_OUT"
-            pay_day = _next_weekday(max(start, c.opened), rng.choice((3, 4, 4, 0)))
+            pay_day = next_weekday(max(start, c.opened), rng.choice((3, 4, 4, 0)))
             c.payees.append(Payee(
-                name=_person(rng), sort_code=_sort_code(rng), account_number=_account_number(rng),
+                name=person(rng), sort_code=sort_code(rng), account_number=account_number(rng),
                 kind="personal_assistant", approved_from=before, approved_to=None, known_from=c.known_from,
                 method=method, amount_pence=weekly, cadence_days=7, first_pay=pay_day,
                 reference="PA WAGES" if method == "SO" else f"PA WAGES {k + 1}",
             ))
         if rng.random() < 0.08:  # a former PA, approval ended before the period: never paid now
             c.payees.append(Payee(
-                name=_person(rng), sort_code=_sort_code(rng), account_number=_account_number(rng),
+                name=person(rng), sort_code=sort_code(rng), account_number=account_number(rng),
                 kind="personal_assistant", approved_from=before - 400 * DAY,
                 approved_to=start - rng.randrange(20, 200) * DAY, known_from=c.known_from,
             ))
         if rng.random() < 0.10:
             c.payees.append(Payee(
-                name=rng.choice(cat.PAYROLL_BUREAUX), sort_code=_sort_code(rng), account_number=_account_number(rng),
+                name=rng.choice(cat.PAYROLL_BUREAUX), sort_code=sort_code(rng), account_number=account_number(rng),
                 kind="payroll_bureau", approved_from=before, approved_to=None, known_from=c.known_from,
                 method="DD", amount_pence=rng.randrange(1200, 2500), cadence_days=0,  # monthly on day 15
                 first_pay=start, reference=f"PAYROLL {c.num}",
@@ -257,15 +246,15 @@ def _payees(c: Client, rng: random.Random, start: dt.date, end: dt.date, days: i
             old.to_known_from = switch
             old.last_pay = switch - DAY
             c.payees.append(Payee(
-                name=_person(rng), sort_code=_sort_code(rng), account_number=_account_number(rng),
+                name=person(rng), sort_code=sort_code(rng), account_number=account_number(rng),
                 kind="personal_assistant", approved_from=switch, approved_to=None, known_from=switch,
                 method=old.method, amount_pence=old.amount_pence, cadence_days=7,
-                first_pay=_next_weekday(switch, old.first_pay.weekday() if old.first_pay else 4),
+                first_pay=next_weekday(switch, old.first_pay.weekday() if old.first_pay else 4),
                 reference=old.reference,
             ))
     if has_agency:
         c.payees.append(Payee(
-            name=rng.choice(cat.AGENCIES), sort_code=_sort_code(rng), account_number=_account_number(rng),
+            name=rng.choice(cat.AGENCIES), sort_code=sort_code(rng), account_number=account_number(rng),
             kind="agency", approved_from=before, approved_to=None, known_from=c.known_from,
             method="DD", amount_pence=int(budget * rng.uniform(0.2, 0.3) * 4), cadence_days=28,
             first_pay=None,  # invoices come from commitments, due mid-cycle between loads
@@ -273,7 +262,7 @@ def _payees(c: Client, rng: random.Random, start: dt.date, end: dt.date, days: i
         ))
     if rng.random() < 0.08 and days >= 10:
         c.payees.append(Payee(
-            name=rng.choice(cat.SUPPLIERS), sort_code=_sort_code(rng), account_number=_account_number(rng),
+            name=rng.choice(cat.SUPPLIERS), sort_code=sort_code(rng), account_number=account_number(rng),
             kind="supplier", approved_from=before, approved_to=None, known_from=c.known_from,
             method="BACS", amount_pence=rng.randrange(2_000, 12_000), cadence_days=0, first_pay=None,
             reference=f"ORDER {c.num}",
@@ -390,107 +379,177 @@ def _dues(c: Client, pop: Population) -> list[dt.date]:
 
 
 def _bend(c: Client, rule: str, pop: Population, rng: random.Random) -> None:
-    """Fix the attributes and dates a planted case needs, so nothing else about the client is odd."""
-    start, days, end = pop.start, pop.days, pop.end
+    """Fix the attributes and dates a planted case needs, so nothing else about the client is odd. A rule
+    that does not fit the client's dates sets ``c.plant`` back to None."""
+    bend = _BENDS.get(rule)
+    if bend is not None:
+        bend(c, pop, rng)
+
+
+def _bend_cash_not_allowed(c: Client, pop: Population, rng: random.Random) -> None:
+    c.cash_allowed, c.cash_weekly_limit_pence, c.cash_weekly_pence = False, None, 0
+    c.plant_params["day"] = rng.randrange(1, pop.days - 1)
+
+
+def _bend_cash_over_limit(c: Client, pop: Population, rng: random.Random) -> None:
+    """Cash allowed with a limit of £50-£100, usual cash half of it; two withdrawals in one week cross it."""
+    limit = rng.choice((50, 60, 75, 80, 100)) * 100
+    c.cash_allowed, c.cash_weekly_limit_pence = True, limit
+    c.cash_weekly_pence = _round_pounds(limit // 2, 10)
+    mondays = [d for d in range(pop.days - 6) if (pop.start + d * DAY).weekday() == 0]
+    if not mondays:
+        c.plant = None
+        return
+    monday = rng.choice(mondays)
+    first = _round_pounds(int(limit * 0.6), 10)
+    second = limit - first + rng.choice((20, 30, 40)) * 100
+    c.plant_params.update(monday=monday, amounts=(first, second))
+
+
+def _bend_cash_spike(c: Client, pop: Population, rng: random.Random) -> None:
+    """Steady weekly cash with no limit (so the spike breaks no limit), the spike in week 4 or later,
+    never within 3 days of a load."""
+    c.cash_allowed, c.cash_weekly_limit_pence = True, None
+    c.cash_weekly_pence = rng.choice((30, 40, 50, 60)) * 100
+    c.weekly_budget_pence = max(c.weekly_budget_pence, rng.randrange(25_000, 40_000))
+    load_days = {(d - pop.start).days for d in _dues(c, pop)}
+    candidates = [d for d in range(21, pop.days - 1) if not any(0 <= d - ld <= 3 for ld in load_days)]
+    s = rng.choice(candidates) if candidates else pop.days - 2
+    c.plant_params.update(day=s, amounts=(rng.choice((200, 220, 240, 250)) * 100, rng.choice((150, 200, 250)) * 100))
+
+
+def _bend_spend_after_death(c: Client, pop: Population, rng: random.Random) -> None:
+    d = rng.randrange(2, pop.days - 4)
+    death = pop.start + d * DAY
+    c.events.append(("deceased", death))
+    c.plant_params["death"] = death
+    if death + 14 * DAY <= pop.end:
+        c.closed = c.closed_known = death + 14 * DAY
+
+
+def _bend_spend_in_hospital(c: Client, pop: Population, rng: random.Random) -> None:
+    a = rng.randrange(1, pop.days - 6)
+    length = rng.randrange(5, 10)
+    adm, dis = pop.start + a * DAY, pop.start + (a + length) * DAY
+    c.events.append(("hospital_admission", adm))
+    if dis <= pop.end:
+        c.events.append(("hospital_discharge", dis))
+    c.plant_params["quiet"] = (adm, dis)
+
+
+def _bend_dormant_card(c: Client, pop: Population, rng: random.Random) -> None:
     p = c.plant_params
-    in_sim_dues = [d for d in _dues(c, pop) if d <= end]
-    if rule == "cash_not_allowed":
-        c.cash_allowed, c.cash_weekly_limit_pence, c.cash_weekly_pence = False, None, 0
-        p["day"] = rng.randrange(1, days - 1)
-    elif rule == "cash_over_limit":
-        limit = rng.choice((50, 60, 75, 80, 100)) * 100
-        c.cash_allowed, c.cash_weekly_limit_pence = True, limit
-        c.cash_weekly_pence = _round_pounds(limit // 2, 10)
-        mondays = [d for d in range(days - 6) if (start + d * DAY).weekday() == 0]
-        if not mondays:
-            c.plant = None
-            return
-        monday = rng.choice(mondays)
-        first = _round_pounds(int(limit * 0.6), 10)
-        second = limit - first + rng.choice((20, 30, 40)) * 100
-        p.update(monday=monday, amounts=(first, second))
-    elif rule == "cash_spike":
-        c.cash_allowed, c.cash_weekly_limit_pence = True, None
-        c.cash_weekly_pence = rng.choice((30, 40, 50, 60)) * 100
-        c.weekly_budget_pence = max(c.weekly_budget_pence, rng.randrange(25_000, 40_000))
-        load_days = {(d - start).days for d in _dues(c, pop)}
-        candidates = [d for d in range(21, days - 1) if not any(0 <= d - ld <= 3 for ld in load_days)]
-        s = rng.choice(candidates) if candidates else days - 2
-        p.update(day=s, amounts=(rng.choice((200, 220, 240, 250)) * 100, rng.choice((150, 200, 250)) * 100))
-    elif rule == "spend_after_death":
-        d = rng.randrange(2, days - 4)
-        death = start + d * DAY
-        c.events.append(("deceased", death))
-        p["death"] = death
-        if death + 14 * DAY <= end:
-            c.closed = c.closed_known = death + 14 * DAY
-    elif rule == "spend_in_hospital":
-        a = rng.randrange(1, days - 6)
-        length = rng.randrange(5, 10)
-        adm, dis = start + a * DAY, start + (a + length) * DAY
-        c.events.append(("hospital_admission", adm))
-        if dis <= end:
-            c.events.append(("hospital_discharge", dis))
-        p["quiet"] = (adm, dis)
-    elif rule == "dormant_card":
-        c.model, c.contributions = "none", []
-        p["from"] = 0 if days < 56 else rng.randrange(0, days - 27)
-        if p["from"] == 0:
-            # Quiet from day 1: its first load lands on day 1 too, so the card's first item is on the
-            # first quiet day whether a rule counts from the card's first balance or its first item.
-            c.load_anchor = start
-    elif rule == "drain_after_load":
-        choices = [d for d in in_sim_dues if d <= end - 2 * DAY and d >= start]
-        p["due"] = rng.choice(choices) if choices else None
-        if p["due"] is None:
-            c.plant = None
-    elif rule in ("missing_load", "late_load", "duplicate_load", "wrong_amount_load"):
-        margin = {"missing_load": 4, "late_load": 7, "duplicate_load": 2, "wrong_amount_load": 1}[rule]
-        choices = [d for d in in_sim_dues if d <= end - margin * DAY and d >= start + (DAY if rule == "late_load" else 0 * DAY)]
-        if not choices:
-            c.plant = None
-            return
-        due = rng.choice(choices)
-        p["due"] = due
-        if rule == "late_load":
-            p["arrive"] = due + rng.randrange(4, min(7, (end - due).days + 1)) * DAY
-        elif rule == "duplicate_load":
-            p["arrive"] = due + rng.randrange(0, 2) * DAY
-        elif rule == "wrong_amount_load":
-            p["variant"] = rng.randrange(3)
-    elif rule == "unexpected_load":
-        p["day"] = rng.randrange(1, days - 1)
-        p["amount"] = rng.choice((100, 150, 250, 300, 480, 600)) * 100
-        p["ref"] = rng.choice((f"DP-{c.num}-ADHOC", "TOP UP", "EMERGENCY PAYMENT", ""))
-    elif rule in ("contribution_shortfall", "contributions_stopped"):
-        row = c.contributions[0]
-        first_due = _next_weekday(start, c.contrib_weekday)
-        n_dues = ((end - first_due).days // 7) + 1
-        k = rng.randrange(1, max(2, n_dues - 2))
-        change = first_due + 7 * k * DAY
-        p["change"] = change
-        if rule == "contribution_shortfall":
-            new = int(row.weekly_pence * rng.uniform(1.3, 1.8))
-            row.effective_to = change - DAY
-            row.to_known_from = max(start, change - 14 * DAY)
-            c.contributions.append(ContributionRow(new, change, None, row.reference, row.to_known_from))
-        c.contrib_ref_habit = None
-    elif rule == "unapproved_payee":
-        p["day"] = rng.randrange(1, days - 1)
-        if rng.random() < 0.4:
-            former = Payee(
-                name=_person(rng), sort_code=_sort_code(rng), account_number=_account_number(rng),
-                kind="personal_assistant", approved_from=start - 500 * DAY,
-                approved_to=start - rng.randrange(10, 60) * DAY, known_from=c.known_from,
-            )
-            c.payees.append(former)
-            p["former"] = former
-    elif rule == "new_payee_burst":
-        p["day"] = rng.randrange(1, days - 12)
-    elif rule == "spending_abroad":
-        p["day"] = rng.randrange(1, days - 3)
-    elif rule in ("restricted_mcc", "unusual_hours", "velocity", "balance_discrepancy"):
-        p["day"] = rng.randrange(1, days - 2) if days > 3 else 1
+    c.model, c.contributions = "none", []
+    p["from"] = 0 if pop.days < 56 else rng.randrange(0, pop.days - 27)
+    if p["from"] == 0:
+        # Quiet from day 1: its first load lands on day 1 too, so the card's first item is on the
+        # first quiet day whether a rule counts from the card's first balance or its first item.
+        c.load_anchor = pop.start
+
+
+def _in_sim_dues(c: Client, pop: Population) -> list[dt.date]:
+    return [d for d in _dues(c, pop) if d <= pop.end]
+
+
+def _bend_drain_after_load(c: Client, pop: Population, rng: random.Random) -> None:
+    choices = [d for d in _in_sim_dues(c, pop) if d <= pop.end - 2 * DAY and d >= pop.start]
+    c.plant_params["due"] = rng.choice(choices) if choices else None
+    if c.plant_params["due"] is None:
+        c.plant = None
+
+
+def _bend_load(c: Client, pop: Population, rng: random.Random) -> None:
+    """missing_load, late_load, duplicate_load, wrong_amount_load: a scheduled load far enough from the end."""
+    rule, p, end = c.plant, c.plant_params, pop.end
+    margin = {"missing_load": 4, "late_load": 7, "duplicate_load": 2, "wrong_amount_load": 1}[rule]
+    choices = [d for d in _in_sim_dues(c, pop) if d <= end - margin * DAY and d >= pop.start + (DAY if rule == "late_load" else 0 * DAY)]
+    if not choices:
+        c.plant = None
+        return
+    due = rng.choice(choices)
+    p["due"] = due
+    if rule == "late_load":
+        p["arrive"] = due + rng.randrange(4, min(7, (end - due).days + 1)) * DAY
+    elif rule == "duplicate_load":
+        p["arrive"] = due + rng.randrange(0, 2) * DAY
+    elif rule == "wrong_amount_load":
+        p["variant"] = rng.randrange(3)
+
+
+def _bend_unexpected_load(c: Client, pop: Population, rng: random.Random) -> None:
+    p = c.plant_params
+    p["day"] = rng.randrange(1, pop.days - 1)
+    p["amount"] = rng.choice((100, 150, 250, 300, 480, 600)) * 100
+    p["ref"] = rng.choice((f"DP-{c.num}-ADHOC", "TOP UP", "EMERGENCY PAYMENT", ""))
+
+
+def _bend_contributions(c: Client, pop: Population, rng: random.Random) -> None:
+    """contribution_shortfall (reassessed upwards, the old amount still paid) and contributions_stopped:
+    the week the change starts."""
+    start, end = pop.start, pop.end
+    row = c.contributions[0]
+    first_due = next_weekday(start, c.contrib_weekday)
+    n_dues = ((end - first_due).days // 7) + 1
+    k = rng.randrange(1, max(2, n_dues - 2))
+    change = first_due + 7 * k * DAY
+    c.plant_params["change"] = change
+    if c.plant == "contribution_shortfall":
+        new = int(row.weekly_pence * rng.uniform(1.3, 1.8))
+        row.effective_to = change - DAY
+        row.to_known_from = max(start, change - 14 * DAY)
+        c.contributions.append(ContributionRow(new, change, None, row.reference, row.to_known_from))
+    c.contrib_ref_habit = None
+
+
+def _bend_unapproved_payee(c: Client, pop: Population, rng: random.Random) -> None:
+    """A day for the payment; 40 % of the time its payee is a former PA whose approval has ended."""
+    start = pop.start
+    c.plant_params["day"] = rng.randrange(1, pop.days - 1)
+    if rng.random() < 0.4:
+        former = Payee(
+            name=person(rng), sort_code=sort_code(rng), account_number=account_number(rng),
+            kind="personal_assistant", approved_from=start - 500 * DAY,
+            approved_to=start - rng.randrange(10, 60) * DAY, known_from=c.known_from,
+        )
+        c.payees.append(former)
+        c.plant_params["former"] = former
+
+
+def _bend_day(first: int, last_from_end: int) -> Callable[[Client, Population, random.Random], None]:
+    """A rule that needs only a day: drawn from [first, days - last_from_end)."""
+    def bend(c: Client, pop: Population, rng: random.Random) -> None:
+        c.plant_params["day"] = rng.randrange(first, pop.days - last_from_end)
+    return bend
+
+
+def _bend_short_rule(c: Client, pop: Population, rng: random.Random) -> None:
+    """restricted_mcc, unusual_hours, velocity, balance_discrepancy: a day, day 1 in runs of 3 days or fewer."""
+    c.plant_params["day"] = rng.randrange(1, pop.days - 2) if pop.days > 3 else 1
+
+
+_BENDS: dict[str, Callable[[Client, Population, random.Random], None]] = {
+    "cash_not_allowed": _bend_cash_not_allowed,
+    "cash_over_limit": _bend_cash_over_limit,
+    "cash_spike": _bend_cash_spike,
+    "spend_after_death": _bend_spend_after_death,
+    "spend_in_hospital": _bend_spend_in_hospital,
+    "dormant_card": _bend_dormant_card,
+    "drain_after_load": _bend_drain_after_load,
+    "missing_load": _bend_load,
+    "late_load": _bend_load,
+    "duplicate_load": _bend_load,
+    "wrong_amount_load": _bend_load,
+    "unexpected_load": _bend_unexpected_load,
+    "contribution_shortfall": _bend_contributions,
+    "contributions_stopped": _bend_contributions,
+    "unapproved_payee": _bend_unapproved_payee,
+    "new_payee_burst": _bend_day(1, 12),
+    "spending_abroad": _bend_day(1, 3),
+    "restricted_mcc": _bend_short_rule,
+    "unusual_hours": _bend_short_rule,
+    "velocity": _bend_short_rule,
+    "balance_discrepancy": _bend_short_rule,
+}
 
 
 def _schedule(c: Client, pop: Population) -> None:
@@ -505,7 +564,7 @@ def _schedule(c: Client, pop: Population) -> None:
             continue
         weekly = c.weekly_budget_pence
         if c.model == "net":
-            weekly -= _contribution_on(c, due)
+            weekly -= c.contribution_on(due)
         n_weeks = pop.council.starter_float_weeks if (k == 0 and c.opened >= pop.start) else weeks
         known = max(due - 28 * DAY, c.known_from)
         if death and due > death:
@@ -528,17 +587,6 @@ def _schedule(c: Client, pop: Population) -> None:
             due = pop.start + ((c.idx * 5) % (pop.days - 3) + 2) * DAY
             if not (c.closed and due >= c.closed - 9 * DAY) and due >= c.opened:
                 c.commitments.append((due, p.amount_pence, f"Equipment order {p.name}", max(due - 21 * DAY, c.known_from)))
-
-
-def _contribution_on(c: Client, day: dt.date) -> int:
-    for row in c.contributions:
-        if row.effective_from <= day and (row.effective_to is None or day <= row.effective_to):
-            return row.weekly_pence
-    return 0
-
-
-def contribution_on(c: Client, day: dt.date) -> int:
-    return _contribution_on(c, day)
 
 
 def _rates(c: Client) -> None:

@@ -18,8 +18,9 @@ from collections import defaultdict
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from simulator.days import DAY
 from simulator.model import Client, Item
-from simulator.population import DAY, Population
+from simulator.population import Population
 
 LONDON = ZoneInfo("Europe/London")
 UTC = dt.UTC
@@ -550,15 +551,53 @@ class Extract:
 # --------------------------------------------------------------------------- writing
 
 
-def write_drops(pop: Population, items: list[Item], out: Path, progress=None) -> tuple[list[Path], dict]:
-    """Write one drop folder per day; returns the folders and the balance table (for tests/docs)."""
-    rng = random.Random(f"careledger-sim:{pop.seed}:{pop.council.name}:render")
-    balances = compute_balances(pop, items)
+def _with_discrepancies(pop: Population, balances: dict) -> dict:
+    """The planted balance_discrepancy cases: that day's closing and available balance moved by delta."""
     for c, day, delta in pop.discrepancies:
         rows = balances[(c.provider, day)]
         for k, (cc, closing, available) in enumerate(rows):
             if cc is c:
                 rows[k] = (cc, closing + delta, available + delta)
+    return balances
+
+
+def _a_transactions(a_by_day: dict, day: dt.date, repeat_missing: bool, rng: random.Random) -> bytes:
+    """Provider A's file for a day (the day after a missing file repeats what it held), ~25 % with £."""
+    entries = list(a_by_day.get(day, []))
+    if repeat_missing:
+        ids = {e[1].txn_id for e in entries}
+        entries += [e for e in a_by_day.get(day - DAY, []) if e[2] != "PENDING" and e[1].txn_id not in ids]
+    pound = rng.random() < 0.25
+    return encode_a(a_transactions_text(entries, pound), rng)
+
+
+def _b_lines(b_by_day: dict, day: dt.date, repeat_missing: bool, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Provider B's event lines for a day, some repeated later in the file (at-least-once delivery), and
+    those to repeat in the next day's file."""
+    evs = sorted(b_by_day.get(day, []), key=lambda e: (e[0], e[1]))
+    if repeat_missing:
+        evs = sorted(b_by_day.get(day - DAY, []), key=lambda e: (e[0], e[1])) + evs
+    lines = [jdump(ev) for _t, _k, ev in evs]
+    for k in range(len(lines)):
+        if rng.random() < 0.01:  # repeated later in the same file
+            pos = rng.randrange(k, len(lines)) + 1
+            lines.insert(pos, lines[k])
+    carry_next = [ln for ln in lines if rng.random() < 0.005]
+    return lines, carry_next
+
+
+def _c_transactions(c_by_day: dict, day: dt.date, repeat_missing: bool) -> bytes:
+    ents = list(c_by_day.get(day, []))
+    if repeat_missing:
+        ids = {e[1]["TransactionId"] for e in ents}
+        ents += [e for e in c_by_day.get(day - DAY, []) if e[1]["Status"] == "Booked" and e[1]["TransactionId"] not in ids]
+    return c_transactions_text(ents, day).encode("utf-8")
+
+
+def write_drops(pop: Population, items: list[Item], out: Path, progress=None) -> tuple[list[Path], dict]:
+    """Write one drop folder per day; returns the folders and the balance table (for tests/docs)."""
+    rng = random.Random(f"careledger-sim:{pop.seed}:{pop.council.name}:render")
+    balances = _with_discrepancies(pop, compute_balances(pop, items))
     a_by_day = a_rows_by_day(pop, items)
     b_by_day = b_events_by_day(pop, items)
     c_by_day = c_entries_by_day(pop, items)
@@ -579,34 +618,13 @@ def write_drops(pop: Population, items: list[Item], out: Path, progress=None) ->
         (folder / "councils.yaml").write_bytes(yaml_text.encode("utf-8"))
         stamp = day.strftime("%Y%m%d")
         files: dict[str, bytes] = {}
-        # provider A
-        entries = list(a_by_day.get(day, []))
-        if ("A", day - DAY) in missing:  # the day after a missing file repeats what it held
-            ids = {e[1].txn_id for e in entries}
-            entries += [e for e in a_by_day.get(day - DAY, []) if e[2] != "PENDING" and e[1].txn_id not in ids]
-        pound = rng.random() < 0.25
-        files[f"A_transactions_{stamp}.csv"] = encode_a(a_transactions_text(entries, pound), rng)
+        files[f"A_transactions_{stamp}.csv"] = _a_transactions(a_by_day, day, ("A", day - DAY) in missing, rng)
         files[f"A_balances_{stamp}.csv"] = a_balances_text(balances.get(("A", day), []), day).encode("utf-8")
-        # provider B
-        evs = sorted(b_by_day.get(day, []), key=lambda e: (e[0], e[1]))
-        if ("B", day - DAY) in missing:
-            evs = sorted(b_by_day.get(day - DAY, []), key=lambda e: (e[0], e[1])) + evs
-        lines = [jdump(ev) for _t, _k, ev in evs]
-        for k in range(len(lines)):
-            if rng.random() < 0.01:  # repeated later in the same file
-                pos = rng.randrange(k, len(lines)) + 1
-                lines.insert(pos, lines[k])
-        carry_next = [ln for ln in lines if rng.random() < 0.005]
-        lines = b_carry + lines
-        b_carry = carry_next
+        lines, carry_next = _b_lines(b_by_day, day, ("B", day - DAY) in missing, rng)
+        lines, b_carry = b_carry + lines, carry_next
         files[f"B_events_{stamp}.jsonl"] = "".join(ln + "\n" for ln in lines).encode("utf-8")
         files[f"B_balances_{stamp}.jsonl"] = b_balances_text(balances.get(("B", day), []), day).encode("utf-8")
-        # provider C
-        ents = list(c_by_day.get(day, []))
-        if ("C", day - DAY) in missing:
-            ids = {e[1]["TransactionId"] for e in ents}
-            ents += [e for e in c_by_day.get(day - DAY, []) if e[1]["Status"] == "Booked" and e[1]["TransactionId"] not in ids]
-        files[f"C_transactions_{stamp}.json"] = c_transactions_text(ents, day).encode("utf-8")
+        files[f"C_transactions_{stamp}.json"] = _c_transactions(c_by_day, day, ("C", day - DAY) in missing)
         files[f"C_balances_{stamp}.json"] = c_balances_text(balances.get(("C", day), []), day).encode("utf-8")
         for name, data in files.items():
             provider = name[0]

@@ -45,6 +45,7 @@ def _echo_json(obj) -> None:
 
 app = typer.Typer()
 
+
 @app.command()
 def screen(
     date_from: Annotated[str, typer.Option("--from", help="First London day, YYYY-MM-DD")],
@@ -75,6 +76,7 @@ def screen(
     else:
         console.print("Recorded: " + ", ".join(f"{k} {v}" for k, v in summary["recorded"].items()))
 
+
 @app.command()
 def evaluate(
     ground_truth: Annotated[Path, typer.Argument(help="The simulator's ground_truth.json")],
@@ -102,8 +104,10 @@ def evaluate(
     for m in result["false_positives"][:30]:
         console.print(f"false positive: {m['rule']} {m['client_id']} {m['date']}")
 
+
 cases_app = typer.Typer(help="Safeguarding cases: list, show, ack, assign, note, refer, close, suppress, unsuppress.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+
 
 def _record(db: str | None, json_out: bool, write, say) -> None:
     """Run one recorded decision (``write(conn)``) in its own transaction; a refused one
@@ -119,13 +123,14 @@ def _record(db: str | None, json_out: bool, write, say) -> None:
     else:
         console.print(say(result))
 
-def _change(case_id: int, action: str, by: str, note: str | None, outcome: str | None, db: str | None, json_out: bool) -> None:
 
+def _change(case_id: int, action: str, by: str, note: str | None, outcome: str | None, db: str | None, json_out: bool) -> None:
     _record(
         db, json_out,
         lambda conn: change_case(conn, case_id, action, actor=by, note=note, outcome=outcome),
         lambda r: f"Case {case_id}: {r['from']} -> {r['to']}" + (f" ({outcome})" if outcome else ""),
     )
+
 
 @cases_app.command("list")
 def list_cmd(
@@ -150,6 +155,7 @@ def list_cmd(
         t.add_row(str(r["case_id"]), r["council"], r["client_id"], r["rule"], r["status"], r["severity"], str(r["opened_on"]),
                   str(r["last_finding_on"]), str(r["findings"]), r["outcome"] or "")
     console.print(t)
+
 
 @cases_app.command("show")
 def show_cmd(case_id: int, db: DbOpt = None, json_out: JsonOpt = False) -> None:
@@ -177,10 +183,12 @@ def show_cmd(case_id: int, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     for e in data["events"]:
         console.print(f"  {e['at']} {e['actor']}: {e['action']} {e['from_status'] or ''}->{e['to_status'] or ''} {e['outcome'] or ''} {e['note'] or ''}")
 
+
 @cases_app.command("ack")
 def ack_cmd(case_id: int, by: ByOpt, note: Annotated[str | None, typer.Option()] = None, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """Acknowledge a case (someone is looking at it)."""
     _change(case_id, "acknowledged", by, note, None, db, json_out)
+
 
 @cases_app.command("refer")
 def refer_cmd(
@@ -216,6 +224,7 @@ def note_cmd(case_id: int, note: Annotated[str, typer.Option(help="The note")], 
     """Add a note to a case's history."""
     _record(db, json_out, lambda conn: add_note(conn, case_id, note, actor=by), lambda r: f"Case {case_id}: note added")
 
+
 @cases_app.command("close")
 def close_cmd(
     case_id: int,
@@ -227,6 +236,7 @@ def close_cmd(
 ) -> None:
     """Close a case with an outcome and a note."""
     _change(case_id, "closed", by, note, outcome, db, json_out)
+
 
 @cases_app.command("suppress")
 def suppress_cmd(
@@ -246,6 +256,7 @@ def suppress_cmd(
         lambda conn: {"suppression_id": suppress(conn, client, rule, _day(until), reason, actor=by)},
         lambda r: f"Suppression {r['suppression_id']}: {rule} for {client} until {until} ({reason}).",
     )
+
 
 @cases_app.command("suppressions")
 def suppressions_cmd(
@@ -268,6 +279,7 @@ def suppressions_cmd(
                   "yes" if r["active"] else "no", r["withdrawn_by"] or "", r["withdrawn_reason"] or "")
     console.print(t)
 
+
 @cases_app.command("unsuppress")
 def unsuppress_cmd(
     suppression_id: Annotated[int, typer.Argument(help="Suppression id (see `cases suppressions`)")],
@@ -283,8 +295,10 @@ def unsuppress_cmd(
         lambda r: f"Suppression {suppression_id} ({r['rule']} for {r['client_id']}) withdrawn.",
     )
 
+
 alerts_app = typer.Typer(help="Safeguarding alert e-mails.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+
 
 @alerts_app.command("send")
 def send_cmd(

@@ -11,7 +11,12 @@ import itertools
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from sqlalchemy import Connection
 
+from db.bulk import bulk_insert
+from db.engine import get_engine
+from records.client_days import rebuild_client_days
+from records.reference import save_reference
 from schemas.canonical import CANONICAL_SCHEMA
 from schemas.council_policy import parse_councils
 from schemas.reference import CARDHOLDERS, CLIENT_EVENTS, PAYEES, ReferenceData
@@ -111,3 +116,30 @@ def reference(cardholders: list[dict], *, payees: list[dict] = (), events: list[
         client_events=pl.DataFrame(list(events), schema=CLIENT_EVENTS.schema),
         commitments=base.commitments,
     )
+
+
+def seed_transactions(conn: Connection, rows: list[dict]) -> None:
+    """Store hand-built items as ingest would: a pending item holds money until a later row names it."""
+    if not rows:
+        return
+    closed = {r["related_txn_id"] for r in rows if r["related_txn_id"]}
+    bulk_insert(conn, "transactions", frame(rows).with_columns(
+        ((pl.col("status") == "pending") & ~pl.col("provider_txn_id").is_in(list(closed))).alias("hold_open"),
+        pl.lit("h").alias("payload_hash"),
+        pl.lit(None, dtype=pl.Int64).alias("entry_id"),
+    ))
+    rebuild_client_days(conn)  # what ingest keeps in step with the items
+
+
+def seed_two_findings(db_url: str) -> None:
+    """Two clients, each with one finding's item in the week of 2 March 2026: C001 buys wine (restricted_mcc;
+    C001 has a safeguarding lead) and C002 pays an unapproved payee (unapproved_payee; the council mailbox)."""
+    ref = reference(
+        [cardholder("C001", email="lead.north@testshire.example"), cardholder("C002")],
+        payees=[payee("C002", "MARY JONES", "402715", "87654321")],
+    )
+    rows = [txn("C001", "2026-03-03 12:00", "card_purchase", -2340, mcc="5921", merchant="WINE RACK 12", txn_id="A77001"),
+            txn("C002", "2026-03-04 10:00", "payment_to_payee", -24000, payee=("KEVIN SMITH", "401010", "33334444"), txn_id="A77002")]
+    with get_engine(db_url).begin() as conn:
+        save_reference(conn, ref, COUNCIL_YAML.format(thresholds="{}"), "test-extract")
+        seed_transactions(conn, rows)

@@ -7,6 +7,8 @@ import datetime as dt
 import email
 import json
 import socket
+import threading
+import time
 from email import policy as email_policy
 
 import pytest
@@ -17,8 +19,7 @@ from db.engine import get_engine
 from screening.alerts import SmtpSettings, load_smtp_settings, send_pending_alerts, smtp_settings_from_env
 from screening.run import screen_days
 from screening.tables import alerts, case_events
-from tests.screening.builders import cardholder, payee, txn
-from tests.screening.test_cases import _seed_transactions
+from tests.screening.builders import seed_two_findings
 
 D = dt.date
 
@@ -51,24 +52,9 @@ def smtp_server():
         controller.stop()
 
 
-def _seed(db_url: str) -> None:
-    from records.reference import save_reference
-    from tests.screening.builders import COUNCIL_YAML, reference
-
-    ref = reference(
-        [cardholder("C001", email="lead.north@testshire.example"), cardholder("C002")],
-        payees=[payee("C002", "MARY JONES", "402715", "87654321")],
-    )
-    rows = [txn("C001", "2026-03-03 12:00", "card_purchase", -2340, mcc="5921", merchant="WINE RACK 12", txn_id="A77001"),
-            txn("C002", "2026-03-04 10:00", "payment_to_payee", -24000, payee=("KEVIN SMITH", "401010", "33334444"), txn_id="A77002")]
-    with get_engine(db_url).begin() as conn:
-        save_reference(conn, ref, COUNCIL_YAML.format(thresholds="{}"), "test-extract")
-        _seed_transactions(conn, rows)
-
-
 def test_alerts_sent_once_to_the_right_lead_with_least_data(db_url, smtp_server, tmp_path):
     sink, settings = smtp_server
-    _seed(db_url)
+    seed_two_findings(db_url)
     screen_days(db_url, D(2026, 3, 1), D(2026, 3, 7))
     result = send_pending_alerts(db_url, settings, outbox_dir=tmp_path / "outbox")
     assert result["sent"] == 2 and result["written"] == 2 and not result["failed"]
@@ -95,9 +81,6 @@ def test_alerts_sent_once_to_the_right_lead_with_least_data(db_url, smtp_server,
 def test_senders_running_at_once_send_each_alert_once(db_url, smtp_server):
     # Goal: two overlapping runs (a retried Airflow task next to a manual `careledger alerts send`)
     # never e-mail a lead twice about the same thing. The SMTP server is slow, so the runs overlap.
-    import threading
-    import time
-
     sink, settings = smtp_server
     handle = sink.handle_DATA
 
@@ -106,7 +89,7 @@ def test_senders_running_at_once_send_each_alert_once(db_url, smtp_server):
         return await handle(server, session, envelope)
 
     sink.handle_DATA = slow
-    _seed(db_url)
+    seed_two_findings(db_url)
     screen_days(db_url, D(2026, 3, 1), D(2026, 3, 7))
     results: list[dict] = []
     start = threading.Barrier(4)
@@ -131,7 +114,7 @@ def test_senders_running_at_once_send_each_alert_once(db_url, smtp_server):
 def test_outbox_only_without_smtp(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.delenv("CARELEDGER_SMTP_HOST", raising=False)
     monkeypatch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
-    _seed(sqlite_url)
+    seed_two_findings(sqlite_url)
     screen_days(sqlite_url, D(2026, 3, 1), D(2026, 3, 7))
     with pytest.raises(RuntimeError, match="SMTP"):
         send_pending_alerts(sqlite_url)

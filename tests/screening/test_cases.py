@@ -4,20 +4,19 @@ suppression, the case workflow with its append-only history, and screen_days run
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
-import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from db.bulk import bulk_insert
-from db.engine import get_engine
-from records.client_days import rebuild_client_days
+from db.engine import get_engine, take_ledger_lock
 from records.reference import save_reference
 from screening.cases import CaseError, change_case, list_cases, record_findings, show_case, suppress
 from screening.findings import Finding
 from screening.run import screen_days
 from screening.tables import alerts, case_events, safeguarding_cases, screening_findings
-from tests.screening.builders import COUNCIL_YAML, cardholder, frame, reference, txn
+from tests.screening.builders import COUNCIL_YAML, cardholder, reference, seed_transactions, txn
 
 D = dt.date
 
@@ -120,16 +119,6 @@ def test_workflow_with_history(db_url):
         assert s["cases_opened"] == 1 and len(list_cases(conn, open_only=True)) == 1
 
 
-def _seed_transactions(conn, rows: list[dict]) -> None:
-    df = frame(rows).with_columns(
-        (pl.col("status") == "pending").alias("hold_open"),
-        pl.lit("h").alias("payload_hash"),
-        pl.lit(None, dtype=pl.Int64).alias("entry_id"),
-    )
-    bulk_insert(conn, "transactions", df)
-    rebuild_client_days(conn)  # what ingest keeps in step with the items
-
-
 def test_screen_days_twice_adds_no_new_alerts(db_url):
     engine = get_engine(db_url)
     rows = [txn("C001", "2026-03-02 09:00", "council_load", 42000),
@@ -138,7 +127,7 @@ def test_screen_days_twice_adds_no_new_alerts(db_url):
             txn("C002", "2026-03-04 11:00", "cash", -2000, mcc="6011")]
     with engine.begin() as conn:
         _seed_reference(conn)
-        _seed_transactions(conn, rows)
+        seed_transactions(conn, rows)
     dry = screen_days(db_url, D(2026, 3, 1), D(2026, 3, 7), dry_run=True)
     assert dry["findings_by_rule"] == {"cash_not_allowed": 1, "drain_after_load": 1, "restricted_mcc": 1}
     assert {f["rule"] for f in dry["would_raise"]} == {"cash_not_allowed", "drain_after_load", "restricted_mcc"}
@@ -177,10 +166,10 @@ def test_late_file_items_are_screened_the_night_they_arrive(db_url):
     engine = get_engine(db_url)
     with engine.begin() as conn:
         _seed_reference(conn)
-        _seed_transactions(conn, [txn("C002", "2026-03-02 11:00", "card_purchase", -1000, mcc="5411")])
+        seed_transactions(conn, [txn("C002", "2026-03-02 11:00", "card_purchase", -1000, mcc="5411")])
     assert screen_days(db_url, D(2026, 3, 3), D(2026, 3, 3))["findings_total"] == 0
     with engine.begin() as conn:  # the late file
-        _seed_transactions(conn, [txn("C002", "2026-03-03 11:00", "cash", -2000, mcc="6011", txn_id="LATE1")])
+        seed_transactions(conn, [txn("C002", "2026-03-03 11:00", "cash", -2000, mcc="6011", txn_id="LATE1")])
     s = screen_days(db_url, D(2026, 3, 4), D(2026, 3, 4))
     assert s["rescreened_from"] == "2026-03-01" and s["recorded"]["alerts_raised"] == 1
     with engine.connect() as conn:
@@ -192,11 +181,6 @@ def test_a_screen_waits_for_an_ingest_still_committing_and_sees_its_items(db_url
     """A late file being stored while the night's screening starts: screening waits for the ledger
     writer to commit, then sees its items (else the next night, counting only items stored after this
     run began, would never re-screen them)."""
-    import threading
-    import time
-
-    from db.engine import take_ledger_lock
-
     engine = get_engine(db_url)
     with engine.begin() as conn:
         _seed_reference(conn)
@@ -205,7 +189,7 @@ def test_a_screen_waits_for_an_ingest_still_committing_and_sees_its_items(db_url
     writer = engine.connect()
     tx = writer.begin()
     take_ledger_lock(writer)  # an ingest storing the 4th's late file, not yet committed
-    _seed_transactions(writer, [txn("C002", "2026-03-04 11:00", "cash", -2000, mcc="6011", txn_id="RACE1")])
+    seed_transactions(writer, [txn("C002", "2026-03-04 11:00", "cash", -2000, mcc="6011", txn_id="RACE1")])
     result: dict = {}
     t = threading.Thread(target=lambda: result.update(screen_days(db_url, D(2026, 3, 6), D(2026, 3, 6))))
     t.start()

@@ -8,7 +8,8 @@ import json
 from typer.testing import CliRunner
 
 from careledger.cli import app
-from tests.screening.test_alerts import _seed
+from db.engine import get_engine
+from tests.screening.builders import seed_transactions, seed_two_findings, txn
 
 runner = CliRunner()
 
@@ -20,7 +21,7 @@ def _run(*args: str) -> str:
 
 
 def test_screen_cases_and_evaluate(sqlite_url, tmp_path):
-    _seed(sqlite_url)
+    seed_two_findings(sqlite_url)
     dry = json.loads(_run("screen", "--from", "2026-03-01", "--to", "2026-03-07", "--dry-run", "--db", sqlite_url, "--json"))
     assert dry["dry_run"] and dry["findings_by_rule"] == {"restricted_mcc": 1, "unapproved_payee": 1}
     assert json.loads(_run("cases", "list", "--db", sqlite_url, "--json")) == []
@@ -53,11 +54,7 @@ def test_screen_cases_and_evaluate(sqlite_url, tmp_path):
 def test_suppression_can_be_withdrawn_and_the_rule_alerts_again(sqlite_url):
     # Goal: a lead who silenced a rule for a client can take that back, on the record; findings made
     # while it was active stay suppressed, later ones raise a case again.
-    from db.engine import get_engine
-    from tests.screening.builders import txn
-    from tests.screening.test_cases import _seed_transactions
-
-    _seed(sqlite_url)
+    seed_two_findings(sqlite_url)
     made = json.loads(_run("cases", "suppress", "C001", "restricted_mcc", "--until", "2026-12-31", "--reason", "agreed at review",
                            "--by", "amina", "--db", sqlite_url, "--json"))
     sid = made["suppression_id"]
@@ -77,7 +74,7 @@ def test_suppression_can_be_withdrawn_and_the_rule_alerts_again(sqlite_url):
     assert (record["active"], record["withdrawn_by"], record["withdrawn_reason"]) == (False, "bo", "spending pattern changed")
 
     with get_engine(sqlite_url).begin() as conn:
-        _seed_transactions(conn, [txn("C001", "2026-03-10 12:00", "card_purchase", -1599, mcc="5921", merchant="WINE RACK 12",
+        seed_transactions(conn, [txn("C001", "2026-03-10 12:00", "card_purchase", -1599, mcc="5921", merchant="WINE RACK 12",
                                       txn_id="A77003")])
     later = json.loads(_run("screen", "--from", "2026-03-08", "--to", "2026-03-14", "--db", sqlite_url, "--json"))
     assert later["recorded"]["suppressed"] == 0

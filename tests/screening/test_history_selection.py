@@ -11,18 +11,19 @@ import datetime as dt
 from collections import Counter
 
 import polars as pl
-import pytest
 from sqlalchemy import bindparam, text
 
-from db.bulk import bulk_insert
+from db.bulk import sql_datetime
 from db.engine import get_engine
 from feeds.ingest import ingest_drop
-from records.client_days import CLIENT_DAYS_SQL, rebuild_client_days
+from records.client_days import CLIENT_DAYS_SQL
 from records.reference import save_reference
 from records.transactions import selected_transactions_sql
-from screening.rules import finding_key, run_rules
-from screening.run import load_input
-from tests.screening.builders import COUNCIL_YAML, cardholder, event, frame, reference, txn
+from screening.findings import finding_key
+from screening.rules import run_rules
+from screening.run import drain_loads, late_clients_sql, load_input, screen_days
+from tests.conftest import migrate
+from tests.screening.builders import COUNCIL_YAML, cardholder, event, reference, seed_transactions, txn
 
 D = dt.date
 
@@ -31,18 +32,8 @@ def _findings(inp) -> list[tuple]:
     return [(finding_key(f), f.explanation, f.amount_pence) for f in run_rules(inp)]
 
 
-@pytest.fixture(scope="module")
-def simulated_drops(tmp_path_factory):
-    from simulator import simulate
-
-    sim = simulate("Testshire", 60, D(2026, 3, 2), 63, 11, tmp_path_factory.mktemp("sim"))
-    return sim.drops
-
-
-def test_selected_history_gives_the_findings_of_the_whole_window(db_url, simulated_drops):
-    for drop in simulated_drops:
-        summary = ingest_drop(db_url, drop)
-        assert not summary.refused, [f.message for f in summary.refused]
+def test_selected_history_gives_the_findings_of_the_whole_window(two_months, simulated_drops):
+    db_url = two_months
     nights = [dt.datetime.strptime(d.name, "%Y%m%d").date() for d in simulated_drops]
     engine = get_engine(db_url)
     # client_days, kept by ingest file by file (late files, settlements and released holds included),
@@ -94,14 +85,7 @@ def test_selected_history_gives_the_findings_of_the_whole_window(db_url, simulat
 def _seed(conn, rows: list[dict], events: list[dict] = ()) -> None:
     ref = reference([cardholder("C001"), cardholder("C002")], events=list(events))
     save_reference(conn, ref, COUNCIL_YAML.format(thresholds="{}"), "extract")
-    if rows:
-        closed = {r["related_txn_id"] for r in rows if r["related_txn_id"]}
-        bulk_insert(conn, "transactions", frame(rows).with_columns(
-            ((pl.col("status") == "pending") & ~pl.col("provider_txn_id").is_in(list(closed))).alias("hold_open"),
-            pl.lit("h").alias("payload_hash"),
-            pl.lit(None, dtype=pl.Int64).alias("entry_id"),
-        ))
-        rebuild_client_days(conn)  # what ingest keeps in step with the items
+    seed_transactions(conn, rows)
 
 
 def test_each_part_of_the_selection(db_url):
@@ -151,9 +135,6 @@ def test_nightly_rescreen_of_late_clients_records_what_rescreening_everyone_reco
     # Goal: each night re-screens the late-file days only for clients with newly written items there;
     # over two simulated months (late files and B's authorisations that clear days later included),
     # every night's run records exactly the findings a run re-screening everybody records, run_day too.
-    from screening.run import screen_days
-    from tests.conftest import migrate
-
     urls = {}
     for name in ("late_clients", "everyone"):
         urls[name] = f"sqlite:///{tmp_path / (name + '.db')}"
@@ -186,9 +167,6 @@ def test_late_arrivals_are_read_by_when_they_were_written(db_url):
     # SQLite is told to use it (INDEXED BY, which fails the statement if the index cannot serve it).
     # On a test-sized table PostgreSQL prefers other paths; its day indexes are set aside for the
     # length of a rolled-back transaction so that what is checked is that this index matches the SQL.
-    from db.bulk import sql_datetime
-    from screening.run import late_clients_sql
-
     engine = get_engine(db_url)
     with engine.connect() as conn, conn.begin() as trans:
         dialect = conn.dialect.name
@@ -208,8 +186,6 @@ def test_only_loads_whose_drain_window_reaches_the_screened_days_need_the_near_d
     """drain_loads: a load before the first screened day needs its client's near-day items only while its
     drain window is still open at the start of that day (London midnight); a load on a screened day has
     its spending among the screened days' items; an unload is no load."""
-    from screening.run import drain_loads
-
     date_from = D(2026, 4, 30)  # London summer time: the day starts 2026-04-29 23:00 UTC
     at = lambda s: dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC)  # noqa: E731
     selected = pl.DataFrame(

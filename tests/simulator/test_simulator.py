@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,16 @@ B_FIELDS = [
     "token", "card_token", "type", "state", "amount_minor", "currency", "created_time", "settlement_date",
     "preceding_related_token", "card_acceptor", "counterparty", "memo", "balance_after_minor",
 ]
+
+
+# The output of three runs, pinned (sha256 over every file's relative path and bytes, tree_hash). Why pinned:
+# a refactoring of the simulator must not change a byte of what it writes for a seed; a change of its
+# behaviour (more noise, a new planted case) changes these on purpose, and the commit says so.
+GOLDEN = {
+    "Testshire 300 clients x 90 days, seed 11": "6ff4b8b89713442953d08c6cbf84452c9542d7c39d4f22d2138d3702fa41950f",
+    "Testshire 60 clients x 12 days, seed 5": "3e6f1d16379e9a1cb0f31c34126ea4f278c1a3f7ce98355b0abbf19ac1cbf6c6",
+    "Otherborough 80 clients x 20 days, seed 3, background only": "f8078cf6eb11876b4805663496f984207a76b82e4965a4e6b49f8f02f16476e2",
+}
 
 
 def tree_hash(root: Path) -> str:
@@ -64,9 +75,15 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2])
     c = simulate("Testshire", 60, START, 12, 6, tmp_path / "c")
     assert len(a.drops) == 12 and a.ground_truth == tmp_path / "a" / "ground_truth.json"
-    assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b")
+    assert tree_hash(tmp_path / "a") == tree_hash(tmp_path / "b") == GOLDEN["Testshire 60 clients x 12 days, seed 5"]
     assert tree_hash(tmp_path / "a") != tree_hash(tmp_path / "c")
     assert c.ground_truth.exists()
+
+
+def test_output_for_a_seed_is_pinned(big):
+    # Goal: the bytes written for a seed do not change unnoticed (GOLDEN says why); the 300 x 90 run
+    # plants every rule, so every generator and writer is in it.
+    assert tree_hash(big[0].out) == GOLDEN["Testshire 300 clients x 90 days, seed 11"]
 
 
 def test_drop_folders_hold_every_file(big):
@@ -243,6 +260,7 @@ def test_clean_run_ties_everywhere(tmp_path):
     assert gt["cases"] == [] and gt["council"] == "Otherborough" and gt["days"] == 20
     diffs, checked = balance_differences(read_tree(tmp_path))
     assert checked > 1000 and diffs == {}
+    assert tree_hash(tmp_path) == GOLDEN["Otherborough 80 clients x 20 days, seed 3, background only"]
 
 
 def test_ground_truth_covers_every_rule(big):
@@ -384,15 +402,21 @@ def _primary(feed, ids: list[str]) -> list:
     return out
 
 
-def test_planted_cases_meet_their_definitions(big):
-    # Goal: the ground truth is honest — read back from the files, each planted case really shows the
-    # pattern its rule looks for (docs/simulator.md gives the definitions).
-    result, feed = big
-    gt = json.loads(result.ground_truth.read_text())
+@dataclass
+class _Known:
+    """What the council's final extract and the files say, for checking planted cases against."""
+
+    ref: dict
+    holder: dict
+    approved: set
+    events: dict
+    schedule: dict
+    loads_by_ref: dict
+
+
+def _known(result, feed) -> _Known:
     ref = _final_reference(result)
-    holder = {r["client_id"]: r for r in ref["cardholders.csv"]}
-    approved = {(p["client_id"], p["sort_code"], p["account_number"]) for p in ref["payees.csv"]}
-    events = defaultdict(dict)
+    events: dict = defaultdict(dict)
     for e in ref["client_events.csv"]:
         events[e["client_id"]][e["event"]] = dt.date.fromisoformat(e["date"])
     schedule = {r["reference"]: r for r in ref["load_schedule.csv"]}
@@ -401,73 +425,98 @@ def test_planted_cases_meet_their_definitions(big):
         if t.kind in ("LOAD", "gpa.credit") or (t.provider == "C" and t.cp_account and t.amount_pence > 0
                                                and t.reference and t.reference in schedule):
             loads_by_ref[t.reference].add((t.provider, t.txn_id))
+    return _Known(ref=ref, holder={r["client_id"]: r for r in ref["cardholders.csv"]},
+                  approved={(p["client_id"], p["sort_code"], p["account_number"]) for p in ref["payees.csv"]},
+                  events=events, schedule=schedule, loads_by_ref=loads_by_ref)
+
+
+def _check_spending_case(rule: str, client: str, day: dt.date, ev: list, k: _Known, feed) -> bool:
+    """A planted safeguarding case shows its rule's pattern (False: not a spending rule)."""
+    h = k.holder.get(client)
+    if rule == "restricted_mcc":
+        assert group_of(ev[0].mcc) not in (None, "cash")
+    elif rule == "cash_not_allowed":
+        assert ev[0].mcc in ("6010", "6011") and h["cash_allowed"] == "N"
+    elif rule == "cash_over_limit":
+        assert -sum(t.amount_pence for t in ev) > int(h["cash_weekly_limit"].replace(".", ""))
+    elif rule == "spending_abroad":
+        assert all(t.country not in (None, "GBR") for t in ev)
+    elif rule == "spend_after_death":
+        assert all(t.occurred_london.date() > k.events[client]["deceased"] for t in ev)
+    elif rule == "spend_in_hospital":
+        adm = k.events[client]["hospital_admission"]
+        dis = k.events[client].get("hospital_discharge", dt.date.max)
+        assert all(adm <= t.occurred_london.date() < dis for t in ev)
+    elif rule == "unusual_hours":
+        assert sum(t.occurred_london.hour < 5 for t in ev) >= 3
+    elif rule == "velocity":
+        times = sorted(t.occurred_london for t in ev)
+        assert len(times) >= 8 and times[7] - times[0] <= dt.timedelta(minutes=60)
+    elif rule == "drain_after_load":
+        load = next(t for t in ev if t.amount_pence > 0)
+        spent = -sum(t.amount_pence for t in ev if t.amount_pence < 0
+                     and t.occurred_london - load.occurred_london <= dt.timedelta(hours=48))
+        assert spent >= 0.8 * load.amount_pence
+    elif rule == "cash_spike":
+        assert -sum(t.amount_pence for t in ev) >= 20_000
+        baseline = [-t.amount_pence for t in feed.txns if t.provider == h["provider"] and t.account == h["account_id"]
+                    and t.mcc == "6011" and t.status == "settled" and t.occurred_london.date() < day]
+        assert baseline and -sum(t.amount_pence for t in ev) > 5 * max(baseline)
+    elif rule == "new_payee_burst":
+        times = sorted(t.occurred_london for t in ev)
+        assert len(ev) >= 3 and times[2] - times[0] <= dt.timedelta(days=14)
+        assert all((client, t.cp_sort, t.cp_account) not in k.approved for t in ev)
+    elif rule == "unapproved_payee":
+        for t in ev:
+            rows = [p for p in k.ref["payees.csv"] if (p["client_id"], p["sort_code"], p["account_number"]) ==
+                    (client, t.cp_sort, t.cp_account)]
+            assert not rows or all(p["approved_to"] and dt.date.fromisoformat(p["approved_to"]) < t.posted for p in rows)
+    elif rule == "dormant_card":
+        window = (day - dt.timedelta(days=27), day)
+        out = [t for t in feed.txns if t.provider == h["provider"] and t.account == h["account_id"]
+               and t.amount_pence < 0 and window[0] <= t.occurred_london.date() <= window[1]]
+        assert not out and ev and all(t.amount_pence > 0 for t in ev)
+    else:
+        return False
+    return True
+
+
+def _check_finance_case(case: dict, day: dt.date, ev: list, k: _Known, feed) -> None:
+    """A planted load or contribution case shows in the files (file and statement cases: checked elsewhere)."""
+    rule, client = case["rule"], case["client_id"]
+    if rule in ("late_load", "duplicate_load", "wrong_amount_load"):
+        row = k.schedule[ev[0].reference]
+        if rule == "late_load":
+            assert (ev[0].posted - dt.date.fromisoformat(row["due_date"])).days > 3
+        elif rule == "duplicate_load":
+            assert len(ev) == 2 and len(k.loads_by_ref[row["reference"]]) == 2
+        else:
+            assert ev[0].amount_pence - int(row["amount"].replace(".", "")) == case["amount_pence"] != 0
+    elif rule == "unexpected_load":
+        assert ev[0].amount_pence > 0 and (ev[0].reference or "") not in k.schedule
+    elif rule == "missing_load":
+        matching = [r for r in k.ref["load_schedule.csv"] if r["client_id"] == client and r["due_date"] == case["date"]]
+        assert len(matching) == 1 and not k.loads_by_ref[matching[0]["reference"]]
+    elif rule == "contributions_stopped":
+        h = k.holder.get(client)
+        last_paid = max((t.occurred_london.date() for t in feed.txns if t.account == h["account_id"]
+                         and t.kind in ("SO_IN", "transfer.in", "SO")), default=None)
+        assert last_paid is None or (day - last_paid).days >= 14
+
+
+def test_planted_cases_meet_their_definitions(big):
+    # Goal: the ground truth is honest — read back from the files, each planted case really shows the
+    # pattern its rule looks for (docs/simulator.md gives the definitions).
+    result, feed = big
+    gt = json.loads(result.ground_truth.read_text())
+    known = _known(result, feed)
     checked = defaultdict(int)
     for case in gt["cases"]:
-        rule, client = case["rule"], case["client_id"]
         ev = _primary(feed, case["evidence_txn_ids"])
         day = dt.date.fromisoformat(case["date"])
-        h = holder.get(client)
-        if rule == "restricted_mcc":
-            assert group_of(ev[0].mcc) not in (None, "cash")
-        elif rule == "cash_not_allowed":
-            assert ev[0].mcc in ("6010", "6011") and h["cash_allowed"] == "N"
-        elif rule == "cash_over_limit":
-            assert -sum(t.amount_pence for t in ev) > int(h["cash_weekly_limit"].replace(".", ""))
-        elif rule == "spending_abroad":
-            assert all(t.country not in (None, "GBR") for t in ev)
-        elif rule == "spend_after_death":
-            assert all(t.occurred_london.date() > events[client]["deceased"] for t in ev)
-        elif rule == "spend_in_hospital":
-            adm = events[client]["hospital_admission"]
-            dis = events[client].get("hospital_discharge", dt.date.max)
-            assert all(adm <= t.occurred_london.date() < dis for t in ev)
-        elif rule == "unusual_hours":
-            assert sum(t.occurred_london.hour < 5 for t in ev) >= 3
-        elif rule == "velocity":
-            times = sorted(t.occurred_london for t in ev)
-            assert len(times) >= 8 and times[7] - times[0] <= dt.timedelta(minutes=60)
-        elif rule == "drain_after_load":
-            load = next(t for t in ev if t.amount_pence > 0)
-            spent = -sum(t.amount_pence for t in ev if t.amount_pence < 0
-                         and t.occurred_london - load.occurred_london <= dt.timedelta(hours=48))
-            assert spent >= 0.8 * load.amount_pence
-        elif rule == "cash_spike":
-            assert -sum(t.amount_pence for t in ev) >= 20_000
-            baseline = [-t.amount_pence for t in feed.txns if t.provider == h["provider"] and t.account == h["account_id"]
-                        and t.mcc == "6011" and t.status == "settled" and t.occurred_london.date() < day]
-            assert baseline and -sum(t.amount_pence for t in ev) > 5 * max(baseline)
-        elif rule == "new_payee_burst":
-            times = sorted(t.occurred_london for t in ev)
-            assert len(ev) >= 3 and times[2] - times[0] <= dt.timedelta(days=14)
-            assert all((client, t.cp_sort, t.cp_account) not in approved for t in ev)
-        elif rule == "unapproved_payee":
-            for t in ev:
-                rows = [p for p in ref["payees.csv"] if (p["client_id"], p["sort_code"], p["account_number"]) ==
-                        (client, t.cp_sort, t.cp_account)]
-                assert not rows or all(p["approved_to"] and dt.date.fromisoformat(p["approved_to"]) < t.posted for p in rows)
-        elif rule == "dormant_card":
-            window = (day - dt.timedelta(days=27), day)
-            out = [t for t in feed.txns if t.provider == h["provider"] and t.account == h["account_id"]
-                   and t.amount_pence < 0 and window[0] <= t.occurred_london.date() <= window[1]]
-            assert not out and ev and all(t.amount_pence > 0 for t in ev)
-        elif rule in ("late_load", "duplicate_load", "wrong_amount_load"):
-            row = schedule[ev[0].reference]
-            if rule == "late_load":
-                assert (ev[0].posted - dt.date.fromisoformat(row["due_date"])).days > 3
-            elif rule == "duplicate_load":
-                assert len(ev) == 2 and len(loads_by_ref[row["reference"]]) == 2
-            else:
-                assert ev[0].amount_pence - int(row["amount"].replace(".", "")) == case["amount_pence"] != 0
-        elif rule == "unexpected_load":
-            assert ev[0].amount_pence > 0 and (ev[0].reference or "") not in schedule
-        elif rule == "missing_load":
-            matching = [r for r in ref["load_schedule.csv"] if r["client_id"] == client and r["due_date"] == case["date"]]
-            assert len(matching) == 1 and not loads_by_ref[matching[0]["reference"]]
-        elif rule == "contributions_stopped":
-            last_paid = max((t.occurred_london.date() for t in feed.txns if t.account == h["account_id"]
-                             and t.kind in ("SO_IN", "transfer.in", "SO")), default=None)
-            assert last_paid is None or (day - last_paid).days >= 14
-        checked[rule] += 1
+        if not _check_spending_case(case["rule"], case["client_id"], day, ev, known, feed):
+            _check_finance_case(case, day, ev, known, feed)
+        checked[case["rule"]] += 1
     assert set(checked) == set(RULES)
 
 
