@@ -399,7 +399,7 @@ def assign_case(conn: Connection, case_id: int, assignee: str | None, *, actor: 
         )
     )
     note = f"assigned to {assignee}" if assignee else "returned to the team (assigned to nobody)"
-    _event(conn, case_id, "assigned", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
+    append_case_event(conn, case_id, "assigned", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
     return {"case_id": case_id, "assigned_to": assignee or None, "was": row["assigned_to"]}
 
 
@@ -412,7 +412,7 @@ def add_note(conn: Connection, case_id: int, note: str, *, actor: str) -> dict[s
     row = _open_case_row(conn, case_id, open_only=False)
     now = _now()
     conn.execute(safeguarding_cases.update().where(safeguarding_cases.c.case_id == case_id).values(note=note, updated_at=now, updated_by=actor))
-    _event(conn, case_id, "noted", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
+    append_case_event(conn, case_id, "noted", actor=actor, from_status=row["status"], to_status=row["status"], note=note, at=now)
     return {"case_id": case_id, "noted": True}
 
 
@@ -428,6 +428,6 @@ def suppress_for_case(conn: Connection, case_id: int, until: dt.date, reason: st
     """Silence the case's rule for its client until ``until`` (findings still kept), recorded in the case's history."""
     row = _open_case_row(conn, case_id, open_only=False)
     suppression_id = suppress(conn, row["client_id"], row["rule"], until, reason, actor=actor)
-    _event(conn, case_id, "suppressed", actor=actor, from_status=row["status"], to_status=row["status"],
+    append_case_event(conn, case_id, "suppressed", actor=actor, from_status=row["status"], to_status=row["status"],
            note=f"rule silenced for this client until {until.isoformat()}: {reason} (suppression {suppression_id})")
     return suppression_id
